@@ -1,0 +1,130 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import type { RejectReason } from './errors.js';
+
+/**
+ * The one contract every channel satisfies. A channel is a name, its config schema, its inbound
+ * routes and (later) its outbound loops; the host owns bodies, status codes, queues and logs.
+ */
+
+/** A request as a channel sees it: the raw bytes, read once at the edge, before anything is parsed. */
+export interface InboundRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly query: URLSearchParams;
+  /** Node's headers: names lower-cased. */
+  readonly headers: IncomingHttpHeaders;
+  readonly body: Buffer;
+  /** `Content-Type` without parameters, lower-cased; undefined when absent. */
+  readonly mediaType: string | undefined;
+  readonly ip: string;
+  /** Milliseconds since the epoch, when the request arrived. */
+  readonly receivedAt: number;
+}
+
+export interface Reply {
+  readonly status: number;
+  readonly contentType?: string;
+  /** A string is sent as is; anything else as JSON. */
+  readonly body?: unknown;
+}
+
+/** Best-effort view of a chat or mail message, always derived from the payload. */
+export interface EventMessage {
+  readonly id?: string | undefined;
+  readonly conversation?: string | undefined;
+  readonly sender?: string | undefined;
+  readonly text?: string | undefined;
+  readonly [field: string]: unknown;
+}
+
+/** One provider event, normalized. The host turns it into a CloudEvent and a job. */
+export interface ChannelEvent {
+  /** `whatsapp.message`, `webhook.received`, … (contract section 4). */
+  readonly type: string;
+  /** Stable per provider event within the account: two deliveries of one event carry one key. Undefined: a fresh id. */
+  readonly key: string | undefined;
+  readonly subject?: string | undefined;
+  /** ISO time of the provider event, when the provider says. */
+  readonly time?: string | undefined;
+  readonly payload: unknown;
+  readonly message?: EventMessage | undefined;
+  /** Generic triggers only: the request's non-secret headers. */
+  readonly headers?: Readonly<Record<string, string>> | undefined;
+}
+
+export interface Received {
+  readonly events: readonly ChannelEvent[];
+  /** The answer once every event is in Redis; default 200 with an empty body. */
+  reply?(ids: readonly string[]): Reply;
+}
+
+export interface RouteContext {
+  now(): number;
+  readonly log: Logger;
+  /** Records one dropped item of an otherwise accepted request in the rejection log. */
+  reject(reason: RejectReason, detail?: Record<string, string | number>): void;
+}
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT';
+
+export interface InboundRoute<A> {
+  /** express path under the public port, e.g. `/whatsapp/:account`. */
+  readonly path: string;
+  readonly methods: readonly HttpMethod[];
+  /** The account id named by the path's params; default `params.account`. */
+  accountId?(params: Readonly<Record<string, string>>): string;
+  /** Which content types the route takes; false answers 415. */
+  accepts(mediaType: string | undefined, req: InboundRequest): boolean;
+  /** A provider handshake answered before verification (Meta `hub.challenge`, Graph `validationToken`). */
+  handshake?(req: InboundRequest, account: A, ctx: RouteContext): Reply | undefined;
+  /** Throws `RejectedError` unless the request is authentic. Runs on the raw bytes, before any parsing. */
+  verify(req: InboundRequest, account: A, ctx: RouteContext): void | Promise<void>;
+  /** Parses and normalizes a verified request. Throws `RejectedError('bad_body')` on a body it cannot read. */
+  receive(req: InboundRequest, account: A, ctx: RouteContext): Received | Promise<Received>;
+}
+
+/** Outbound loops (Socket Mode, mailbox polling, …) run under the supervisor in `src/loops/`. */
+export interface LoopSpec {
+  readonly name: string;
+  run(ctx: LoopContext): Promise<void>;
+}
+
+export interface LoopContext {
+  readonly signal: AbortSignal;
+  readonly log: Logger;
+  now(): number;
+  /** Resolves only once every event is in Redis: acknowledge upstream, or move a cursor, after it. */
+  emit(events: readonly ChannelEvent[]): Promise<readonly string[]>;
+}
+
+export interface ChannelAdapter<A = unknown> {
+  /** Envelope `channel`, type prefix and metrics label: `whatsapp`, `googlechat`. */
+  readonly name: string;
+  /** Key under `channels:` in relay.yaml: `whatsapp`, `googleChat`. */
+  readonly configKey: string;
+  /** First path segment of its routes and of the envelope `source`: `whatsapp`, `google-chat`. */
+  readonly urlName: string;
+  /** Schema of the channel's list of accounts; secrets parsed with `secret()` from src/config. */
+  readonly accounts: z.ZodType<A[]>;
+  accountId(account: A): string;
+  /** The queue an account's events go to, when it names one. */
+  queueOf(account: A): string | undefined;
+  readonly routes: readonly InboundRoute<A>[];
+  /** Things worth a warning at every start, e.g. an unauthenticated trigger. */
+  warnings?(account: A): string[];
+  loops?(account: A): readonly LoopSpec[];
+  /** A request this account would accept, for tests and `relay sign`: same algorithm, never restated. */
+  sign?(account: A, body: Buffer, nowMs: number): SignedRequest;
+}
+
+export interface SignedRequest {
+  readonly method: HttpMethod;
+  readonly path: string;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** Any channel, for registries and hosts that only move accounts between its own methods. */
+// biome-ignore lint/suspicious/noExplicitAny: the registry holds channels of different account types; each channel's own methods get its own accounts.
+export type AnyChannel = ChannelAdapter<any>;

@@ -1,0 +1,61 @@
+import { Command } from 'commander';
+import { checkCommand } from './check.js';
+import { listCommand, replayCommand, showCommand } from './events.js';
+import { rejectionsCommand } from './rejections.js';
+import { signCommand } from './sign.js';
+import { startCommand } from './start.js';
+
+const program = new Command('relay')
+  .description('Self-hosted webhook relay: verified provider events onto a BullMQ queue')
+  .showHelpAfterError();
+
+const configOption = ['--config <file>', 'config file (default: $RELAY_CONFIG, then ./relay.yaml)'] as const;
+
+program.command('start').description('run the relay (HTTP servers and outbound loops)').option(...configOption).action(startCommand);
+
+program
+  .command('check')
+  .description('validate the config and print what it sets up')
+  .option(...configOption)
+  .option('--online', 'also call each provider once (auth test)')
+  .action(checkCommand);
+
+const events = program.command('events').description('inspect and replay queued events');
+const filterOptions = (cmd: Command) =>
+  cmd
+    .option(...configOption)
+    .option('--state <state>', 'waiting, active, delayed, prioritized, completed or failed (comma-separated)')
+    .option('--channel <channel>', 'e.g. webhook, slack')
+    .option('--account <account>', 'account, or group/trigger for generic triggers')
+    .option('--type <type>', 'event type, or a prefix ending in * (slack.*)')
+    .option('--since <duration>', 'only events received within, e.g. 2h')
+    .option('--limit <n>', 'at most this many (default 50)')
+    .option('--json', 'machine-readable output');
+filterOptions(events.command('list').description('recent events, newest first')).action(listCommand);
+events.command('show <id>').description('one event: envelope, state, attempts, failure').option(...configOption).option('--json').action(showCommand);
+filterOptions(
+  events
+    .command('replay [ids...]')
+    .description('replay events: completed → a copy with a new id and replayof; failed → retried in place')
+    .option('--dry-run', 'count what would be replayed; enqueue nothing'),
+).action(replayCommand);
+
+program
+  .command('sign <target>')
+  .description('print a curl line with valid auth: GROUP/TRIGGER, or CHANNEL:ACCOUNT')
+  .option(...configOption)
+  .option('--data <json|@file>', 'the body, inline or @file.json', '{}')
+  .option('--url <base>', 'base URL (default http://127.0.0.1:<server.port>)')
+  .action(signCommand);
+
+program
+  .command('rejections')
+  .description('recent rejected requests with their reason codes')
+  .option(...configOption)
+  .option('--channel <channel>')
+  .option('--since <duration>', 'window, at most a day (default 1h)')
+  .option('--limit <n>', 'at most this many (default 100)')
+  .option('--json', 'machine-readable output')
+  .action(rejectionsCommand);
+
+await program.parseAsync(process.argv);

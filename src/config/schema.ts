@@ -1,0 +1,110 @@
+import { z } from 'zod';
+import { channelList } from '../../channels/index.js';
+import { httpUrl, queueName } from './fields.js';
+import { resolveSecrets, secretFields } from './secret.js';
+import { parseSize } from './size.js';
+
+const port = z.number().int().min(0).max(65535);
+const hours = z.number().positive();
+
+const server = z
+  .strictObject({
+    port: port.default(8080),
+    opsPort: port.default(9090),
+    host: z.string().optional().describe('public port bind address; default all interfaces'),
+    opsHost: z.string().optional().describe('ops port bind address; default all interfaces'),
+    bodyLimit: z
+      .union([z.string(), z.number()])
+      .default('1mb')
+      .transform((v, ctx) => {
+        const bytes = parseSize(v);
+        if (bytes === undefined) ctx.addIssue({ code: 'custom', message: 'must be a size such as 1mb, 512kb or 65536' });
+        return bytes ?? 0;
+      }),
+    trustProxy: z
+      .union([z.boolean(), z.number().int().min(0), z.string(), z.array(z.string())])
+      .default('loopback, uniquelocal')
+      .describe("express's trust-proxy setting: whose X-Forwarded-* headers are believed"),
+    shutdownTimeoutMs: z.number().int().positive().default(8000),
+  })
+  .prefault({});
+
+const redis = z
+  .strictObject({
+    url: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
+    prefix: z.string().regex(/^[^:\s]{1,64}$/, 'must be 1-64 characters without ":" or spaces').default('relay'),
+    sentinels: z.array(z.strictObject({ host: z.string(), port })).min(1).optional(),
+    name: z.string().optional().describe('Sentinel master name'),
+    cluster: z.array(z.strictObject({ host: z.string(), port })).min(1).optional(),
+  })
+  .prefault({})
+  .superRefine((r, ctx) => {
+    if (r.sentinels && !r.name) ctx.addIssue({ code: 'custom', message: 'sentinels need the master name', path: ['name'] });
+    if (r.sentinels && r.cluster) ctx.addIssue({ code: 'custom', message: 'give sentinels or cluster, not both', path: ['cluster'] });
+    if (r.cluster && !/^\{.+\}$/.test(r.prefix)) {
+      ctx.addIssue({ code: 'custom', message: 'on a Redis Cluster the prefix needs a hash tag, e.g. "{relay}"', path: ['prefix'] });
+    }
+  });
+
+const queue = z
+  .strictObject({
+    name: queueName.default('relay-events'),
+    attempts: z.number().int().min(1).default(5),
+    backoffMs: z.number().int().min(0).default(1000),
+    keepCompletedHours: hours.default(168),
+    keepFailedHours: hours.default(336),
+    dedupeHours: hours.default(24),
+  })
+  .prefault({});
+
+const admin = z
+  .strictObject({ ...secretFields('token') })
+  .transform((v, ctx) => resolveSecrets(v, ctx, [], ['token']))
+  .prefault({});
+
+const route = z.strictObject({
+  match: z
+    .strictObject({
+      channel: z.string().optional(),
+      account: z.string().optional(),
+      type: z.string().optional().describe('an event type, or a prefix ending in * such as slack.*'),
+      trigger: z.string().optional().describe('generic triggers: group/trigger'),
+    })
+    .prefault({}),
+  queues: z.array(queueName).min(1),
+});
+
+const channelShape = Object.fromEntries(channelList.map((c) => [c.configKey, c.accounts.optional()])) as Record<
+  string,
+  z.ZodOptional<z.ZodType<unknown[]>>
+>;
+
+const channels = z.strictObject(channelShape).prefault({});
+
+export const configSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    publicUrl: httpUrl.optional().describe('base of every URL handed to a provider'),
+    server,
+    redis,
+    queue,
+    admin,
+    channels,
+    routes: z.array(route).default([]),
+  })
+  .superRefine((config, ctx) => {
+    for (const channel of channelList) {
+      const accounts = (config.channels as Record<string, unknown[] | undefined>)[channel.configKey] ?? [];
+      const seen = new Set<string>();
+      accounts.forEach((account, i) => {
+        const id = channel.accountId(account);
+        if (seen.has(id)) {
+          ctx.addIssue({ code: 'custom', message: `"${id}" is configured twice`, path: ['channels', channel.configKey, i] });
+        }
+        seen.add(id);
+      });
+    }
+  });
+
+export type RelayConfig = z.output<typeof configSchema>;
+export type RouteRule = z.output<typeof route>;

@@ -1,0 +1,150 @@
+import express, { type Request, type Response, type Router } from 'express';
+import { z } from 'zod';
+import type { AnyChannel } from '../channel.js';
+import { parseDuration } from '../config/size.js';
+import { errorMessage, RelayError } from '../errors.js';
+import { type EventFilter, findEvent, jobStates, listEvents, replayRecord } from '../queue/inspect.js';
+import type { QueueSet } from '../queue/queues.js';
+import type { RejectionLog } from '../rejections.js';
+import { safeEqualAny } from '../verify/compare.js';
+import { bearerToken } from '../verify/token.js';
+import { sendError } from './reply.js';
+
+export interface AdminDeps {
+  readonly token: readonly string[] | undefined;
+  readonly queues: QueueSet;
+  readonly queueNames: readonly string[];
+  readonly rejections: RejectionLog;
+  readonly channels: readonly { channel: AnyChannel; accounts: readonly unknown[] }[];
+  now(): number;
+}
+
+const filterSchema = z.strictObject({
+  state: z.union([z.enum(jobStates), z.array(z.enum(jobStates))]).optional(),
+  channel: z.string().optional(),
+  account: z.string().optional(),
+  type: z.string().optional(),
+  since: z.string().optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).optional(),
+});
+
+const replaySchema = filterSchema.extend({ ids: z.array(z.string()).optional(), dryRun: z.boolean().optional() });
+
+export function toFilter(input: z.output<typeof filterSchema>, now: number): EventFilter {
+  let sinceMs: number | undefined;
+  if (input.since !== undefined) {
+    const span = parseDuration(input.since);
+    if (span === undefined) throw new RelayError('bad_request', `since: "${input.since}" is not a duration such as 90s, 15m, 2h or 7d`);
+    sinceMs = now - span;
+  }
+  return {
+    states: input.state === undefined ? undefined : Array.isArray(input.state) ? input.state : [input.state],
+    channel: input.channel,
+    account: input.account,
+    type: input.type,
+    sinceMs,
+    limit: input.limit,
+  };
+}
+
+function parseOr400<T>(schema: z.ZodType<T>, value: unknown, res: Response): T | undefined {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  sendError(res, 400, result.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+  return undefined;
+}
+
+/** `/admin/*` on the ops port: 404 with no token configured, 401 without the right bearer token. */
+export function createAdminRouter(deps: AdminDeps): Router {
+  const router = express.Router();
+  router.use((req, res, next) => {
+    if (!deps.token) return sendError(res, 404, 'not found');
+    const provided = bearerToken(req.headers.authorization);
+    if (!provided || !safeEqualAny(provided, deps.token)) {
+      res.set('www-authenticate', 'Bearer realm="relay-admin"');
+      return sendError(res, 401, 'admin token required: Authorization: Bearer <admin.token>');
+    }
+    next();
+  });
+  router.use(express.json({ limit: '100kb' }));
+
+  const handle =
+    (fn: (req: Request, res: Response) => Promise<void>) =>
+    async (req: Request, res: Response): Promise<void> => {
+      try {
+        await fn(req, res);
+      } catch (err) {
+        if (err instanceof RelayError && err.code === 'bad_request') return sendError(res, 400, err.message);
+        if (err instanceof RelayError && err.code === 'not_replayable') return sendError(res, 409, err.message);
+        sendError(res, 503, `Redis unavailable: ${errorMessage(err)}`);
+      }
+    };
+
+  router.get(
+    '/events',
+    handle(async (req, res) => {
+      const input = parseOr400(filterSchema, req.query, res);
+      if (!input) return;
+      res.json({ events: await listEvents(deps.queues, deps.queueNames, toFilter(input, deps.now())) });
+    }),
+  );
+  router.get(
+    '/events/:id',
+    handle(async (req, res) => {
+      const found = await findEvent(deps.queues, deps.queueNames, String(req.params.id));
+      if (found.length === 0) return sendError(res, 404, `no event ${req.params.id} in ${deps.queueNames.join(', ')}`);
+      res.json({ events: found });
+    }),
+  );
+  router.post(
+    '/events/:id/replay',
+    handle(async (req, res) => {
+      const found = await findEvent(deps.queues, deps.queueNames, String(req.params.id));
+      if (found.length === 0) return sendError(res, 404, `no event ${req.params.id} in ${deps.queueNames.join(', ')}`);
+      const replayed = [];
+      for (const record of found) replayed.push(await replayRecord(deps.queues, record));
+      res.json({ replayed });
+    }),
+  );
+  router.post(
+    '/replay',
+    handle(async (req, res) => {
+      const input = parseOr400(replaySchema, req.body ?? {}, res);
+      if (!input) return;
+      const records = input.ids
+        ? (await Promise.all(input.ids.map((id) => findEvent(deps.queues, deps.queueNames, id)))).flat()
+        : await listEvents(deps.queues, deps.queueNames, { ...toFilter(input, deps.now()), limit: input.limit ?? 10_000 });
+      if (input.dryRun) {
+        res.json({ count: records.length, dryRun: true, sample: records.slice(0, 5).map((r) => r.id) });
+        return;
+      }
+      const replayed = [];
+      for (const record of records) replayed.push(await replayRecord(deps.queues, record));
+      res.json({ count: replayed.length, replayed });
+    }),
+  );
+  router.get(
+    '/rejections',
+    handle(async (req, res) => {
+      const input = parseOr400(filterSchema.pick({ channel: true, since: true, limit: true }), req.query, res);
+      if (!input) return;
+      const sinceMs = input.since === undefined ? undefined : parseDuration(input.since);
+      res.json({ rejections: await deps.rejections.list({ channel: input.channel, sinceMs, limit: input.limit }, deps.now()) });
+    }),
+  );
+  router.get('/channels', (_req, res) => {
+    res.json({
+      channels: deps.channels.flatMap(({ channel, accounts }) =>
+        accounts.map((account) => ({
+          channel: channel.name,
+          account: channel.accountId(account),
+          routes: channel.routes.map((r) => `${r.methods.join('|')} ${r.path.replace(/:(\w+)/g, '{$1}')}`),
+          queue: channel.queueOf(account) ?? null,
+          loops: [],
+        })),
+      ),
+    });
+  });
+  router.use((_req, res) => sendError(res, 404, 'not found'));
+  return router;
+}

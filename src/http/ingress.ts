@@ -1,0 +1,162 @@
+import type { IncomingMessage } from 'node:http';
+import getRawBody from 'raw-body';
+import type { AnyChannel, InboundRequest, InboundRoute, Reply, RouteContext } from '../channel.js';
+import { RejectedError, type RejectReason, UnavailableError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import { toEnvelope } from '../queue/envelope.js';
+import type { Producer } from '../queue/producer.js';
+import type { RejectionLog } from '../rejections.js';
+
+/** Finds an account by channel and id; the generic channel's run-time triggers plug in here later. */
+export type AccountLookup = (channel: AnyChannel, id: string) => unknown | undefined;
+
+export interface IngressDeps {
+  readonly producer: Producer;
+  readonly rejections: RejectionLog;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  readonly accounts: AccountLookup;
+  readonly bodyLimit: number;
+  now(): number;
+}
+
+export interface BoundRoute {
+  readonly channel: AnyChannel;
+  readonly route: InboundRoute<unknown>;
+}
+
+/** What the transport knows about a request before its body is read. */
+export interface IncomingRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly query: URLSearchParams;
+  readonly ip: string;
+  readonly stream: IncomingMessage;
+}
+
+export interface IngressReply extends Reply {
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+const errorReply = (status: number, message: string, headers?: Record<string, string>): IngressReply => ({
+  status,
+  body: { error: message },
+  ...(headers ? { headers } : {}),
+});
+
+function mediaTypeOf(contentType: string | undefined): string | undefined {
+  if (!contentType) return undefined;
+  const type = contentType.split(';', 1)[0]?.trim().toLowerCase();
+  return type === '' ? undefined : type;
+}
+
+async function readBody(stream: IncomingMessage, limit: number): Promise<Buffer> {
+  try {
+    return await getRawBody(stream, { limit, length: stream.headers['content-length'] ?? null });
+  } catch (err) {
+    const type = (err as { type?: string }).type;
+    if (type === 'entity.too.large') throw new RejectedError('body_too_large', { limit }, { cause: err });
+    throw new RejectedError('bad_body', { why: type ?? 'unreadable body' }, { cause: err });
+  }
+}
+
+/**
+ * The request path from socket to job, the same for every channel: account, encoding, body (read
+ * once, as bytes, within the limit), handshake, content type, signature, parse, enqueue, answer.
+ * Nothing is parsed before the signature passes, and nothing is answered 2xx before Redis has it.
+ */
+export async function handleInbound(
+  deps: IngressDeps,
+  bound: BoundRoute,
+  params: Readonly<Record<string, string>>,
+  incoming: IncomingRequest,
+): Promise<IngressReply> {
+  const { channel, route } = bound;
+  const started = performance.now();
+  const receivedAt = deps.now();
+  const accountId = route.accountId ? route.accountId(params) : (params.account ?? '');
+  let body: Buffer | undefined;
+  let outcome = 'accepted';
+  let ids: readonly string[] = [];
+  let reply: IngressReply;
+  const headers = incoming.stream.headers;
+
+  const reject = (reason: RejectReason, detail?: Record<string, string | number>) => {
+    deps.metrics.requests.inc({ channel: channel.name, outcome: reason });
+    deps.rejections.record({
+      reason,
+      channel: channel.name,
+      account: accountId,
+      method: incoming.method,
+      path: incoming.path,
+      headerNames: Object.keys(headers),
+      body,
+      ip: incoming.ip,
+      at: receivedAt,
+      detail,
+    });
+  };
+  const ctx: RouteContext = { now: deps.now, log: deps.log, reject };
+
+  try {
+    const account = deps.accounts(channel, accountId);
+    if (account === undefined) throw new RejectedError('unknown_account');
+    const encoding = headers['content-encoding']?.trim().toLowerCase();
+    if (encoding && encoding !== 'identity') throw new RejectedError('unsupported_media', { encoding });
+    body = await readBody(incoming.stream, deps.bodyLimit);
+    const req: InboundRequest = {
+      method: incoming.method,
+      path: incoming.path,
+      query: incoming.query,
+      headers,
+      body,
+      mediaType: mediaTypeOf(headers['content-type']),
+      ip: incoming.ip,
+      receivedAt,
+    };
+    const handshake = route.handshake?.(req, account, ctx);
+    if (handshake) {
+      outcome = 'handshake';
+      reply = handshake;
+    } else {
+      if (!route.accepts(req.mediaType, req)) throw new RejectedError('unsupported_media', { type: req.mediaType ?? 'none' });
+      await route.verify(req, account, ctx);
+      const received = await route.receive(req, account, ctx);
+      const events = received.events.map((e) => toEnvelope(channel, accountId, e, receivedAt));
+      ids = await deps.producer.emit(events, channel.queueOf(account));
+      reply = received.reply?.(ids) ?? { status: 200 };
+    }
+    deps.metrics.requests.inc({ channel: channel.name, outcome });
+  } catch (err) {
+    if (err instanceof RejectedError) {
+      outcome = err.reason;
+      reject(err.reason, err.detail ? { ...err.detail } : undefined);
+      reply = errorReply(err.status, err.message);
+    } else if (err instanceof UnavailableError) {
+      outcome = 'unavailable';
+      deps.metrics.requests.inc({ channel: channel.name, outcome });
+      deps.log.warn({ channel: channel.name, account: accountId, err: err.message }, 'answering 503: events not queued');
+      reply = errorReply(503, 'temporarily unavailable, retry later', { 'retry-after': String(err.retryAfterSec) });
+    } else {
+      outcome = 'error';
+      deps.metrics.requests.inc({ channel: channel.name, outcome });
+      deps.log.error({ channel: channel.name, account: accountId, err }, 'bug: unexpected error while handling a request');
+      reply = errorReply(500, 'internal error');
+    }
+  }
+  deps.log.info(
+    {
+      channel: channel.name,
+      account: accountId,
+      method: incoming.method,
+      status: reply.status,
+      outcome,
+      ...(ids.length > 0 ? { ids } : {}),
+      ms: Math.round((performance.now() - started) * 10) / 10,
+      ip: incoming.ip,
+    },
+    'request',
+  );
+  return reply;
+}

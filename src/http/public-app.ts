@@ -1,0 +1,58 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { AnyChannel } from '../channel.js';
+import type { RelayConfig } from '../config/schema.js';
+import { type BoundRoute, handleInbound, type IngressDeps } from './ingress.js';
+import { sendError, sendReply } from './reply.js';
+
+/**
+ * The public port: provider routes only. Every route comes from a channel and must have a
+ * verifier; the host, not the channel, decides what happens to unverified requests (fail closed).
+ */
+export function createPublicApp(
+  deps: IngressDeps,
+  channels: readonly AnyChannel[],
+  trustProxy: RelayConfig['server']['trustProxy'],
+): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('trust proxy', trustProxy);
+
+  for (const channel of channels) {
+    for (const route of channel.routes) {
+      if (typeof route.verify !== 'function') {
+        throw new Error(`channel ${channel.name}: route ${route.path} has no verifier; refusing to register it`);
+      }
+      const bound: BoundRoute = { channel, route };
+      const allow = route.methods.join(', ');
+      app.all(route.path, async (req: Request, res: Response) => {
+        if (!(route.methods as readonly string[]).includes(req.method)) {
+          deps.metrics.requests.inc({ channel: channel.name, outcome: 'method_not_allowed' });
+          res.set('allow', allow);
+          sendError(res, 405, 'method not allowed');
+          return;
+        }
+        const q = req.originalUrl.indexOf('?');
+        const reply = await handleInbound(deps, bound, req.params as Record<string, string>, {
+          method: req.method,
+          path: req.path,
+          query: new URLSearchParams(q === -1 ? '' : req.originalUrl.slice(q + 1)),
+          ip: req.ip ?? req.socket.remoteAddress ?? '',
+          stream: req,
+        });
+        // A refused body may still be arriving: do not keep reading it on this connection.
+        if (reply.status === 413) res.set('connection', 'close');
+        sendReply(res, reply);
+      });
+    }
+  }
+
+  app.use((_req: Request, res: Response) => sendError(res, 404, 'not found'));
+  // express's own errors: a malformed URL or path parameter.
+  app.use((err: { status?: number; statusCode?: number }, _req: Request, res: Response, _next: NextFunction) => {
+    const status = err.status ?? err.statusCode ?? 500;
+    if (status >= 500) deps.log.error({ err }, 'bug: unexpected error on the public port');
+    sendError(res, status >= 400 && status < 500 ? status : 500, status === 400 ? 'bad request' : 'internal error');
+  });
+  return app;
+}

@@ -1,0 +1,130 @@
+import type { Job, JobType } from 'bullmq';
+import { RelayError } from '../errors.js';
+import { type RelayEvent, replayId } from './envelope.js';
+import type { EventQueue, QueueSet } from './queues.js';
+
+export const jobStates = ['waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed'] as const;
+export type JobState = (typeof jobStates)[number];
+
+export interface EventFilter {
+  readonly states?: readonly JobState[] | undefined;
+  readonly channel?: string | undefined;
+  readonly account?: string | undefined;
+  readonly type?: string | undefined;
+  /** Only events received at or after this time (ms). */
+  readonly sinceMs?: number | undefined;
+  readonly limit?: number | undefined;
+}
+
+export interface EventRecord {
+  readonly id: string;
+  readonly queue: string;
+  readonly state: string;
+  readonly attempts: number;
+  readonly enqueuedAt: string;
+  readonly failedReason?: string;
+  readonly stacktrace?: readonly string[];
+  readonly event: RelayEvent;
+}
+
+type EventJob = Job<RelayEvent, unknown, string>;
+
+const pageSize = 200;
+/** A list scans at most this many jobs per queue and state, so a huge backlog cannot stall the CLI. */
+const scanLimit = 20_000;
+
+function matches(job: EventJob, f: EventFilter): boolean {
+  const e = job.data;
+  if (!e || typeof e !== 'object') return false;
+  if (f.channel && e.channel !== f.channel) return false;
+  if (f.account && e.account !== f.account) return false;
+  if (f.type && !(f.type.endsWith('*') ? e.type?.startsWith(f.type.slice(0, -1)) : e.type === f.type)) return false;
+  return true;
+}
+
+function toRecord(queue: string, state: string, job: EventJob): EventRecord {
+  return {
+    id: job.id ?? '',
+    queue,
+    state,
+    attempts: job.attemptsMade,
+    enqueuedAt: new Date(job.timestamp).toISOString(),
+    ...(job.failedReason ? { failedReason: job.failedReason } : {}),
+    ...(job.stacktrace?.length ? { stacktrace: job.stacktrace } : {}),
+    event: job.data,
+  };
+}
+
+async function scanState(queue: EventQueue, state: JobState, f: EventFilter, limit: number): Promise<EventRecord[]> {
+  const out: EventRecord[] = [];
+  for (let start = 0; start < scanLimit && out.length < limit; start += pageSize) {
+    const jobs = (await queue.getJobs([state as JobType], start, start + pageSize - 1, false)) as EventJob[];
+    if (jobs.length === 0) break;
+    let older = false;
+    for (const job of jobs) {
+      if (!job) continue;
+      if (f.sinceMs !== undefined && job.timestamp < f.sinceMs) {
+        older = true;
+        continue;
+      }
+      if (matches(job, f)) out.push(toRecord(queue.name, state, job));
+    }
+    // Finished sets are ordered by finish time, not arrival, so only stop early on the wait lists.
+    if (older && (state === 'waiting' || state === 'prioritized')) break;
+    if (jobs.length < pageSize) break;
+  }
+  return out;
+}
+
+/** Newest first, across every queue the relay writes to. */
+export async function listEvents(queues: QueueSet, names: readonly string[], f: EventFilter): Promise<EventRecord[]> {
+  const limit = f.limit ?? 50;
+  const states = f.states?.length ? f.states : jobStates;
+  const found: EventRecord[] = [];
+  for (const name of names) {
+    for (const state of states) found.push(...(await scanState(queues.get(name), state, f, limit)));
+  }
+  found.sort((a, b) => b.enqueuedAt.localeCompare(a.enqueuedAt));
+  return found.slice(0, limit);
+}
+
+export async function findEvent(queues: QueueSet, names: readonly string[], id: string): Promise<EventRecord[]> {
+  const out: EventRecord[] = [];
+  for (const name of names) {
+    const queue = queues.get(name);
+    const job = (await queue.getJob(id)) as EventJob | undefined;
+    if (job) out.push(toRecord(name, await job.getState(), job));
+  }
+  return out;
+}
+
+export interface ReplayOutcome {
+  readonly id: string;
+  readonly queue: string;
+  readonly action: 'copied' | 'retried';
+  /** The copy's id for a completed event; the same id for a retried failed one. */
+  readonly newId: string;
+}
+
+/**
+ * Completed: a copy with a new id and `replayof`, bypassing dedupe on purpose. Failed: the job is
+ * retried in place. Either way the original is left as it was.
+ */
+export async function replayRecord(queues: QueueSet, record: EventRecord): Promise<ReplayOutcome> {
+  const queue = queues.get(record.queue);
+  if (record.state === 'completed') {
+    const copy: RelayEvent = { ...record.event, id: replayId(record.id), replayof: record.id };
+    await queue.add(copy.type, copy, { jobId: copy.id });
+    return { id: record.id, queue: record.queue, action: 'copied', newId: copy.id };
+  }
+  if (record.state === 'failed') {
+    const job = await queue.getJob(record.id);
+    if (!job) throw new RelayError('not_found', `event ${record.id} disappeared from ${record.queue} before it could be retried`);
+    await job.retry('failed');
+    return { id: record.id, queue: record.queue, action: 'retried', newId: record.id };
+  }
+  throw new RelayError(
+    'not_replayable',
+    `event ${record.id} is ${record.state} in ${record.queue}; only completed or failed events can be replayed`,
+  );
+}

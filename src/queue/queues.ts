@@ -1,0 +1,46 @@
+import { type JobsOptions, Queue } from 'bullmq';
+import type { RelayConfig } from '../config/schema.js';
+import type { RedisClient } from '../redis/connection.js';
+import type { RelayEvent } from './envelope.js';
+
+/** Job options every event gets: retries with exponential backoff, and retention for inspection and replay. */
+export function jobDefaults(q: RelayConfig['queue']): JobsOptions {
+  return {
+    attempts: q.attempts,
+    backoff: { type: 'exponential', delay: q.backoffMs },
+    removeOnComplete: { age: Math.round(q.keepCompletedHours * 3600) },
+    removeOnFail: { age: Math.round(q.keepFailedHours * 3600) },
+  };
+}
+
+export type EventQueue = Queue<RelayEvent, unknown, string>;
+
+/** One BullMQ `Queue` per name, all on one shared connection. */
+export class QueueSet {
+  readonly #queues = new Map<string, EventQueue>();
+  constructor(
+    private readonly connection: RedisClient,
+    private readonly config: RelayConfig,
+  ) {}
+
+  get(name: string): EventQueue {
+    let queue = this.#queues.get(name);
+    if (!queue) {
+      queue = new Queue<RelayEvent, unknown, string>(name, {
+        connection: this.connection,
+        prefix: this.config.redis.prefix,
+        defaultJobOptions: jobDefaults(this.config.queue),
+        skipWaitingForReady: true,
+      });
+      // Errors surface on the calls that fail; the queue's own error event would only repeat them.
+      queue.on('error', () => {});
+      this.#queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#queues.values()].map((q) => q.close()));
+    this.#queues.clear();
+  }
+}

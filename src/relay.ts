@@ -1,0 +1,158 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { channelList } from '../channels/index.js';
+import { accountQueues, configuredChannels, indexAccounts } from './accounts.js';
+import type { AnyChannel } from './channel.js';
+import type { RelayConfig } from './config/schema.js';
+import { errorMessage, RelayError } from './errors.js';
+import type { IngressDeps } from './http/ingress.js';
+import { createOpsApp } from './http/ops-app.js';
+import { createPublicApp } from './http/public-app.js';
+import type { Logger } from './log.js';
+import { Metrics } from './metrics.js';
+import { Producer } from './queue/producer.js';
+import { QueueSet } from './queue/queues.js';
+import { allQueues } from './queue/routing.js';
+import { createRedis, type RedisClient, waitForReady } from './redis/connection.js';
+import { RejectionLog } from './rejections.js';
+
+export interface RelayOptions {
+  readonly config: RelayConfig;
+  readonly log: Logger;
+  readonly channels?: readonly AnyChannel[];
+  /** Injected clock (ms) for signature windows; default `Date.now`. */
+  readonly now?: () => number;
+}
+
+export interface RunningRelay {
+  /** `http://host:port` of the public and ops servers, with the ports actually bound (0 picks a free one). */
+  readonly publicUrl: string;
+  readonly opsUrl: string;
+  readonly redis: RedisClient;
+  readonly queues: QueueSet;
+  readonly queueNames: readonly string[];
+  /** Stops accepting, lets in-flight requests finish (up to `server.shutdownTimeoutMs`), closes Redis. */
+  close(): Promise<void>;
+}
+
+function listen(server: Server, port: number, host: string | undefined): Promise<string> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const a = server.address() as AddressInfo;
+      const h = a.family === 'IPv6' ? (a.address === '::' ? '127.0.0.1' : `[${a.address}]`) : a.address === '0.0.0.0' ? '127.0.0.1' : a.address;
+      resolve(`http://${h}:${a.port}`);
+    });
+  });
+}
+
+function closeServer(server: Server, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const force = setTimeout(() => server.closeAllConnections(), timeoutMs);
+    server.close(() => {
+      clearTimeout(force);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}
+
+export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
+  const { config, log } = options;
+  const now = options.now ?? Date.now;
+  const configured = configuredChannels(config, options.channels ?? channelList);
+
+  const redis = createRedis(config.redis, 'producer');
+  redis.on('error', (err) => log.debug({ err: err.message }, 'redis connection error'));
+  try {
+    await waitForReady(redis, 5000);
+  } catch (err) {
+    redis.disconnect();
+    throw new RelayError('redis_unreachable', `cannot reach Redis at ${config.redis.url}: ${errorMessage(err)}`, { cause: err });
+  }
+  let redisDown = false;
+  redis.on('close', () => {
+    if (!redisDown) log.warn({ url: config.redis.url }, 'Redis connection lost: answering 503 until it is back');
+    redisDown = true;
+  });
+  redis.on('ready', () => {
+    if (redisDown) log.info('Redis connection restored');
+    redisDown = false;
+  });
+
+  const queues = new QueueSet(redis, config);
+  const queueNames = allQueues(config.queue.name, accountQueues(configured), config.routes);
+  const metrics = new Metrics(async () => {
+    const out: Array<{ queue: string; state: string; count: number }> = [];
+    for (const name of queueNames) {
+      const counts = await queues.get(name).getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized');
+      for (const [state, count] of Object.entries(counts)) out.push({ queue: name, state, count });
+    }
+    return out;
+  });
+  const rejections = new RejectionLog(redis, config.redis.prefix);
+  const producer = new Producer(queues, config, metrics);
+  const index = indexAccounts(configured);
+
+  for (const { channel, accounts } of configured) {
+    for (const account of accounts) for (const warning of channel.warnings?.(account) ?? []) log.warn({ channel: channel.name }, warning);
+  }
+  if (config.queue.keepCompletedHours < config.queue.dedupeHours) {
+    log.warn('queue.keepCompletedHours is below queue.dedupeHours: completed jobs vanish before their dedupe window ends');
+  }
+
+  const ingress: IngressDeps = {
+    producer,
+    rejections,
+    metrics,
+    log,
+    now,
+    bodyLimit: config.server.bodyLimit,
+    accounts: (channel, id) => index.get(channel.name)?.get(id),
+  };
+  const publicServer = createServer(createPublicApp(ingress, configured.map((c) => c.channel), config.server.trustProxy));
+  // A client that never finishes its headers or body must not hold a socket for long.
+  publicServer.headersTimeout = 10_000;
+  publicServer.requestTimeout = 30_000;
+  publicServer.keepAliveTimeout = 65_000;
+
+  const adminDeps = { token: config.admin.token, queues, queueNames, rejections, channels: configured, now };
+  const opsServer = createServer(
+    createOpsApp({
+      ...adminDeps,
+      metrics,
+      readiness: async () => {
+        try {
+          await Promise.race([redis.ping(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 1000))]);
+          return [];
+        } catch (err) {
+          return [`redis: ${errorMessage(err)}`];
+        }
+      },
+    }),
+  );
+
+  const publicUrl = await listen(publicServer, config.server.port, config.server.host);
+  const opsUrl = await listen(opsServer, config.server.opsPort, config.server.opsHost);
+
+  let closing: Promise<void> | undefined;
+  return {
+    publicUrl,
+    opsUrl,
+    redis,
+    queues,
+    queueNames,
+    close() {
+      closing ??= (async () => {
+        await Promise.all([
+          closeServer(publicServer, config.server.shutdownTimeoutMs),
+          closeServer(opsServer, 1000),
+        ]);
+        await queues.close();
+        await redis.quit().catch(() => redis.disconnect());
+      })();
+      return closing;
+    },
+  };
+}
