@@ -92,11 +92,37 @@ export interface LoopSpec {
 }
 
 export interface LoopContext {
+  /** Aborted when the relay stops (or, with leases, when this replica loses the loop): return promptly. */
   readonly signal: AbortSignal;
   readonly log: Logger;
+  /** `publicUrl` from the config: the base of URLs handed to providers. */
+  readonly publicUrl: string | undefined;
   now(): number;
   /** Resolves only once every event is in Redis: acknowledge upstream, or move a cursor, after it. */
   emit(events: readonly ChannelEvent[]): Promise<readonly string[]>;
+  /** A problem worth showing in /readyz and /admin/channels (e.g. webhook drift); undefined clears it. */
+  report(problem: string | undefined): void;
+  /** Marks a successful round (shown as last success). */
+  ok(): void;
+}
+
+/** Thrown by a loop when waiting is the answer: honours the provider's Retry-After. */
+export class RetryLaterError extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(message);
+    this.name = 'RetryLaterError';
+  }
+}
+
+/** Thrown by a loop whose credentials were refused (401, invalid_grant): retried slowly, reported as re-consent needed. */
+export class CredentialError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CredentialError';
+  }
 }
 
 export interface ChannelAdapter<A = unknown> {

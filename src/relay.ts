@@ -9,7 +9,9 @@ import type { IngressDeps } from './http/ingress.js';
 import { createOpsApp } from './http/ops-app.js';
 import { createPublicApp } from './http/public-app.js';
 import type { Logger } from './log.js';
+import { LoopRunner } from './loops/runner.js';
 import { Metrics } from './metrics.js';
+import { toEnvelope } from './queue/envelope.js';
 import { Producer } from './queue/producer.js';
 import { QueueSet } from './queue/queues.js';
 import { allQueues } from './queue/routing.js';
@@ -117,17 +119,31 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
   publicServer.requestTimeout = 30_000;
   publicServer.keepAliveTimeout = 65_000;
 
-  const adminDeps = { token: config.admin.token, queues, queueNames, rejections, channels: configured, now };
+  const loops = new LoopRunner({
+    log,
+    metrics,
+    now,
+    publicUrl: config.publicUrl,
+    emit: (channel, account, events) => {
+      const id = channel.accountId(account);
+      return producer.emit(
+        events.map((e) => toEnvelope(channel, id, e, now())),
+        channel.queueOf(account),
+      );
+    },
+  });
+  const adminDeps = { token: config.admin.token, queues, queueNames, rejections, channels: configured, loops: () => loops.statuses, now };
   const opsServer = createServer(
     createOpsApp({
       ...adminDeps,
       metrics,
       readiness: async () => {
+        const warnings = loops.problems();
         try {
-          await Promise.race([redis.ping(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 1000))]);
-          return [];
+          await Promise.race([redis.ping(), new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 1 s')), 1000))]);
+          return { reasons: [], warnings };
         } catch (err) {
-          return [`redis: ${errorMessage(err)}`];
+          return { reasons: [`redis: ${errorMessage(err)}`], warnings };
         }
       },
     }),
@@ -135,6 +151,7 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
 
   const publicUrl = await listen(publicServer, config.server.port, config.server.host);
   const opsUrl = await listen(opsServer, config.server.opsPort, config.server.opsHost);
+  loops.start(configured);
 
   let closing: Promise<void> | undefined;
   return {
@@ -146,6 +163,7 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
     close() {
       closing ??= (async () => {
         await Promise.all([
+          loops.stop(),
           closeServer(publicServer, config.server.shutdownTimeoutMs),
           closeServer(opsServer, 1000),
         ]);

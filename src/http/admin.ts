@@ -1,6 +1,7 @@
 import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import type { AnyChannel } from '../channel.js';
+import type { LoopStatus } from '../loops/runner.js';
 import { parseDuration } from '../config/size.js';
 import { errorMessage, RelayError } from '../errors.js';
 import { type EventFilter, findEvent, jobStates, listEvents, replayRecord } from '../queue/inspect.js';
@@ -16,6 +17,7 @@ export interface AdminDeps {
   readonly queueNames: readonly string[];
   readonly rejections: RejectionLog;
   readonly channels: readonly { channel: AnyChannel; accounts: readonly unknown[] }[];
+  loops(): readonly LoopStatus[];
   now(): number;
 }
 
@@ -135,13 +137,16 @@ export function createAdminRouter(deps: AdminDeps): Router {
   router.get('/channels', (_req, res) => {
     res.json({
       channels: deps.channels.flatMap(({ channel, accounts }) =>
-        accounts.map((account) => ({
-          channel: channel.name,
-          account: channel.accountId(account),
-          routes: channel.routes.map((r) => `${r.methods.join('|')} ${r.path.replace(/:(\w+)/g, '{$1}')}`),
-          queue: channel.queueOf(account) ?? null,
-          loops: [],
-        })),
+        accounts.map((account) => {
+          const id = channel.accountId(account);
+          return {
+            channel: channel.name,
+            account: id,
+            routes: channel.routes.map((r) => `${r.methods.join('|')} ${r.path.replace(/:(\w+)/g, '{$1}')}`),
+            queue: channel.queueOf(account) ?? null,
+            loops: deps.loops().filter((l) => l.channel === channel.name && l.account === id),
+          };
+        }),
       ),
     });
   });

@@ -5,8 +5,8 @@ import { sendError } from './reply.js';
 
 export interface OpsDeps extends AdminDeps {
   readonly metrics: Metrics;
-  /** Reasons the relay is not ready; empty when it is. */
-  readiness(): Promise<string[]>;
+  /** Reasons the relay is not ready (empty when it is), and problems worth a look that do not stop it serving. */
+  readiness(): Promise<{ reasons: string[]; warnings: string[] }>;
 }
 
 /** The ops port: probes, metrics and the admin API. Never exposed through the ingress. */
@@ -17,8 +17,9 @@ export function createOpsApp(deps: OpsDeps): express.Express {
     res.json({ status: 'ok' });
   });
   app.get('/readyz', async (_req: Request, res: Response) => {
-    const reasons = await deps.readiness();
-    res.status(reasons.length === 0 ? 200 : 503).json(reasons.length === 0 ? { status: 'ready' } : { status: 'unready', reasons });
+    const { reasons, warnings } = await deps.readiness();
+    const ready = reasons.length === 0;
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unready', ...(ready ? {} : { reasons }), ...(warnings.length ? { warnings } : {}) });
   });
   app.get('/metrics', async (_req: Request, res: Response) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
