@@ -23,5 +23,7 @@ export function indexAccounts(configured: readonly ChannelAccounts[]): Map<strin
 
 /** Queues named by accounts' `queue:` settings. */
 export function accountQueues(configured: readonly ChannelAccounts[]): string[] {
-  return configured.flatMap(({ channel, accounts }) => accounts.map((a) => channel.queueOf(a)).filter((q): q is string => !!q));
+  return configured.flatMap(({ channel, accounts }) =>
+    accounts.map((a) => channel.queueOf(a)).filter((q): q is string => !!q),
+  );
 }

@@ -18,7 +18,9 @@ const minScrubLength = 6;
  * replaced wherever it appears in a line.
  */
 export function createLogger(options: LogOptions = {}): Logger {
-  const secrets = [...(options.secrets ?? [])].filter((s) => s.length >= minScrubLength).sort((a, b) => b.length - a.length);
+  const secrets = [...(options.secrets ?? [])]
+    .filter((s) => s.length >= minScrubLength)
+    .sort((a, b) => b.length - a.length);
   const destination = options.destination ?? pino.destination({ dest: 1, sync: false, minLength: 0 });
   return pino(
     {
@@ -26,7 +28,12 @@ export function createLogger(options: LogOptions = {}): Logger {
       base: { service: 'relay' },
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: {
-        paths: ['headers.authorization', 'headers.cookie', 'headers["x-relay-token"]', '*.headers.authorization'],
+        paths: [
+          'headers.authorization',
+          'headers.cookie',
+          'headers["x-relay-token"]',
+          '*.headers.authorization',
+        ],
         censor: '[redacted]',
       },
       hooks:

@@ -43,16 +43,30 @@ function listen(server: Server, port: number, host: string | undefined): Promise
     server.listen(port, host, () => {
       server.off('error', reject);
       const a = server.address() as AddressInfo;
-      const h = a.family === 'IPv6' ? (a.address === '::' ? '127.0.0.1' : `[${a.address}]`) : a.address === '0.0.0.0' ? '127.0.0.1' : a.address;
+      const h =
+        a.family === 'IPv6'
+          ? a.address === '::'
+            ? '127.0.0.1'
+            : `[${a.address}]`
+          : a.address === '0.0.0.0'
+            ? '127.0.0.1'
+            : a.address;
       resolve(`http://${h}:${a.port}`);
     });
   });
 }
 
+/**
+ * Stops accepting, answers what is in flight, and tells keep-alive clients to go: every response
+ * from now on says `Connection: close`, and connections that fall idle are closed as they do.
+ */
 function closeServer(server: Server, timeoutMs: number): Promise<void> {
   return new Promise((resolve) => {
+    server.prependListener('request', (_req, res) => res.setHeader('connection', 'close'));
+    const sweep = setInterval(() => server.closeIdleConnections(), 50);
     const force = setTimeout(() => server.closeAllConnections(), timeoutMs);
     server.close(() => {
+      clearInterval(sweep);
       clearTimeout(force);
       resolve();
     });
@@ -71,11 +85,16 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
     await waitForReady(redis, 5000);
   } catch (err) {
     redis.disconnect();
-    throw new RelayError('redis_unreachable', `cannot reach Redis at ${config.redis.url}: ${errorMessage(err)}`, { cause: err });
+    throw new RelayError(
+      'redis_unreachable',
+      `cannot reach Redis at ${config.redis.url}: ${errorMessage(err)}`,
+      { cause: err },
+    );
   }
   let redisDown = false;
   redis.on('close', () => {
-    if (!redisDown) log.warn({ url: config.redis.url }, 'Redis connection lost: answering 503 until it is back');
+    if (!redisDown)
+      log.warn({ url: config.redis.url }, 'Redis connection lost: answering 503 until it is back');
     redisDown = true;
   });
   redis.on('ready', () => {
@@ -88,7 +107,9 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
   const metrics = new Metrics(async () => {
     const out: Array<{ queue: string; state: string; count: number }> = [];
     for (const name of queueNames) {
-      const counts = await queues.get(name).getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized');
+      const counts = await queues
+        .get(name)
+        .getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized');
       for (const [state, count] of Object.entries(counts)) out.push({ queue: name, state, count });
     }
     return out;
@@ -98,10 +119,13 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
   const index = indexAccounts(configured);
 
   for (const { channel, accounts } of configured) {
-    for (const account of accounts) for (const warning of channel.warnings?.(account) ?? []) log.warn({ channel: channel.name }, warning);
+    for (const account of accounts)
+      for (const warning of channel.warnings?.(account) ?? []) log.warn({ channel: channel.name }, warning);
   }
   if (config.queue.keepCompletedHours < config.queue.dedupeHours) {
-    log.warn('queue.keepCompletedHours is below queue.dedupeHours: completed jobs vanish before their dedupe window ends');
+    log.warn(
+      'queue.keepCompletedHours is below queue.dedupeHours: completed jobs vanish before their dedupe window ends',
+    );
   }
 
   const ingress: IngressDeps = {
@@ -113,7 +137,13 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
     bodyLimit: config.server.bodyLimit,
     accounts: (channel, id) => index.get(channel.name)?.get(id),
   };
-  const publicServer = createServer(createPublicApp(ingress, configured.map((c) => c.channel), config.server.trustProxy));
+  const publicServer = createServer(
+    createPublicApp(
+      ingress,
+      configured.map((c) => c.channel),
+      config.server.trustProxy,
+    ),
+  );
   // A client that never finishes its headers or body must not hold a socket for long.
   publicServer.headersTimeout = 10_000;
   publicServer.requestTimeout = 30_000;
@@ -132,7 +162,15 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
       );
     },
   });
-  const adminDeps = { token: config.admin.token, queues, queueNames, rejections, channels: configured, loops: () => loops.statuses, now };
+  const adminDeps = {
+    token: config.admin.token,
+    queues,
+    queueNames,
+    rejections,
+    channels: configured,
+    loops: () => loops.statuses,
+    now,
+  };
   const opsServer = createServer(
     createOpsApp({
       ...adminDeps,
@@ -140,7 +178,10 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
       readiness: async () => {
         const warnings = loops.problems();
         try {
-          await Promise.race([redis.ping(), new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 1 s')), 1000))]);
+          await Promise.race([
+            redis.ping(),
+            new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 1 s')), 1000)),
+          ]);
           return { reasons: [], warnings };
         } catch (err) {
           return { reasons: [`redis: ${errorMessage(err)}`], warnings };

@@ -6,7 +6,10 @@ import { assertStandardWebhookSecret } from '../../src/verify/standard-webhooks.
 const hmacAuth = z.strictObject({
   scheme: z.literal('hmac-sha256'),
   ...secretFields('secrets'),
-  header: z.string().regex(/^[A-Za-z0-9-]+$/, 'must be a header name').default('X-Signature-256'),
+  header: z
+    .string()
+    .regex(/^[A-Za-z0-9-]+$/, 'must be a header name')
+    .default('X-Signature-256'),
   prefix: z.string().default('').describe('written before the digest, e.g. "sha256="'),
   encoding: z.enum(['hex', 'base64']).default('hex'),
 });
@@ -28,7 +31,7 @@ const schemes = 'hmac-sha256, token, standard-webhooks (or none to accept unsign
 const auth = z
   .discriminatedUnion('scheme', [hmacAuth, tokenAuth, standardAuth, noneAuth], {
     error: (issue) =>
-      issue.input === undefined ? `required: set auth.scheme to ${schemes}` : `auth.scheme must be one of ${schemes}`,
+      issue.input === undefined ? `required: set auth.scheme to ${schemes}` : `must be one of ${schemes}`,
   })
   .transform((a, ctx): HmacAuth | TokenAuth | StandardAuth | NoneAuth => {
     switch (a.scheme) {
@@ -37,14 +40,22 @@ const auth = z
       case 'token':
         return resolveSecrets<typeof a, 'token'>(a, ctx, ['token']);
       case 'hmac-sha256':
-        return { ...resolveSecrets<typeof a, 'secrets'>(a, ctx, ['secrets']), headerLower: a.header.toLowerCase() };
+        return {
+          ...resolveSecrets<typeof a, 'secrets'>(a, ctx, ['secrets']),
+          headerLower: a.header.toLowerCase(),
+        };
       case 'standard-webhooks': {
         const resolved = resolveSecrets<typeof a, 'secrets'>(a, ctx, ['secrets']);
         for (const secret of resolved.secrets ?? []) {
           try {
             assertStandardWebhookSecret(secret);
           } catch {
-            ctx.addIssue({ code: 'custom', message: 'must be a whsec_<base64> key', path: ['secrets'], input: undefined });
+            ctx.addIssue({
+              code: 'custom',
+              message: 'must be a whsec_<base64> key',
+              path: ['secrets'],
+              input: undefined,
+            });
           }
         }
         return resolved;

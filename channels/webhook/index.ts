@@ -14,7 +14,9 @@ export const webhook = {
   queueOf: (a) => a.queue,
   warnings: (a) =>
     a.auth.scheme === 'none'
-      ? [`trigger ${a.group}/${a.trigger} accepts unsigned requests (auth.scheme: none): anyone who finds the URL can enqueue events`]
+      ? [
+          `trigger ${a.group}/${a.trigger} accepts unsigned requests (auth.scheme: none): anyone who finds the URL can enqueue events`,
+        ]
       : [],
   routes: [
     {

@@ -25,7 +25,9 @@ export function verifyWebhook(req: InboundRequest, account: WebhookAccount, nowM
     case 'none':
       return;
     case 'token':
-      enforce(verifyToken(bearerToken(header(req, 'authorization')) ?? header(req, 'x-relay-token'), auth.token));
+      enforce(
+        verifyToken(bearerToken(header(req, 'authorization')) ?? header(req, 'x-relay-token'), auth.token),
+      );
       return;
     case 'hmac-sha256':
       enforce(verifyHmac(header(req, auth.headerLower), req.body, auth.secrets, hmacScheme(auth)));
@@ -44,7 +46,10 @@ export function verifyWebhook(req: InboundRequest, account: WebhookAccount, nowM
       );
       if (verdict.ok) return;
       if (verdict.reason === 'stale') {
-        throw new RejectedError('stale_timestamp', verdict.skewSec === undefined ? {} : { skewSec: verdict.skewSec });
+        throw new RejectedError(
+          'stale_timestamp',
+          verdict.skewSec === undefined ? {} : { skewSec: verdict.skewSec },
+        );
       }
       enforce(verdict.reason);
     }

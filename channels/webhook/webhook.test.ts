@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestRelay, type TestRelay } from '../../test/support/relay.js';
 import { signHmac } from '../../src/verify/hmac.js';
 import { signStandardWebhook } from '../../src/verify/standard-webhooks.js';
+import { startTestRelay, type TestRelay } from '../../test/support/relay.js';
 
 const stdSecret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const now = 1_800_000_000_000;
@@ -9,8 +9,21 @@ const now = 1_800_000_000_000;
 const config = {
   channels: {
     webhook: [
-      { group: 'billing', trigger: 'invoices', auth: { scheme: 'hmac-sha256', secrets: ['new-secret', 'old-secret'], header: 'X-Signature-256', prefix: 'sha256=' } },
-      { group: 'b64', trigger: 'hook', auth: { scheme: 'hmac-sha256', secrets: 'b64-secret', encoding: 'base64' } },
+      {
+        group: 'billing',
+        trigger: 'invoices',
+        auth: {
+          scheme: 'hmac-sha256',
+          secrets: ['new-secret', 'old-secret'],
+          header: 'X-Signature-256',
+          prefix: 'sha256=',
+        },
+      },
+      {
+        group: 'b64',
+        trigger: 'hook',
+        auth: { scheme: 'hmac-sha256', secrets: 'b64-secret', encoding: 'base64' },
+      },
       { group: 'ci', trigger: 'deploys', auth: { scheme: 'token', token: 'ci-token-0123456789' } },
       { group: 'std', trigger: 'events', auth: { scheme: 'standard-webhooks', secrets: [stdSecret] } },
       { group: 'open', trigger: 'ping', auth: { scheme: 'none' } },
@@ -22,7 +35,11 @@ const config = {
 
 const hmacHeaders = (body: string, secret = 'new-secret') => ({
   'content-type': 'application/json',
-  'x-signature-256': signHmac(secret, Buffer.from(body), { algorithm: 'sha256', encoding: 'hex', prefix: 'sha256=' }),
+  'x-signature-256': signHmac(secret, Buffer.from(body), {
+    algorithm: 'sha256',
+    encoding: 'hex',
+    prefix: 'sha256=',
+  }),
 });
 
 const stdHeaders = (body: string, id = 'msg_1', ts = Math.floor(now / 1000)) => ({
@@ -46,7 +63,9 @@ async function ids(res: Response): Promise<string[]> {
 describe('generic triggers: accepted requests', () => {
   it('hmac-sha256: queues a CloudEvent with the parsed JSON and non-secret headers', async () => {
     const body = '{"invoice":"in_1","amount":42,"name":"Ren\\u00e9e 😀"}';
-    const [id] = await ids(await t.post('/webhook/billing/invoices', body, { ...hmacHeaders(body), 'x-request-id': 'r1' }));
+    const [id] = await ids(
+      await t.post('/webhook/billing/invoices', body, { ...hmacHeaders(body), 'x-request-id': 'r1' }),
+    );
     const job = await t.queue().getJob(id as string);
     expect(job?.name).toBe('webhook.received');
     const e = job?.data;
@@ -72,13 +91,29 @@ describe('generic triggers: accepted requests', () => {
   it('hmac-sha256: accepts the old secret of a rotation list, and base64 digests', async () => {
     const body = '{"n":1}';
     await ids(await t.post('/webhook/billing/invoices', body, hmacHeaders(body, 'old-secret')));
-    const sig = signHmac('b64-secret', Buffer.from(body), { algorithm: 'sha256', encoding: 'base64', prefix: '' });
-    await ids(await t.post('/webhook/b64/hook', body, { 'content-type': 'application/json', 'x-signature-256': sig }));
+    const sig = signHmac('b64-secret', Buffer.from(body), {
+      algorithm: 'sha256',
+      encoding: 'base64',
+      prefix: '',
+    });
+    await ids(
+      await t.post('/webhook/b64/hook', body, { 'content-type': 'application/json', 'x-signature-256': sig }),
+    );
   });
 
   it('token: Authorization Bearer or X-Relay-Token; neither header is kept', async () => {
-    const [a] = await ids(await t.post('/webhook/ci/deploys', '{}', { 'content-type': 'application/json', authorization: 'Bearer ci-token-0123456789' }));
-    const [b] = await ids(await t.post('/webhook/ci/deploys', '{}', { 'content-type': 'application/json', 'x-relay-token': 'ci-token-0123456789' }));
+    const [a] = await ids(
+      await t.post('/webhook/ci/deploys', '{}', {
+        'content-type': 'application/json',
+        authorization: 'Bearer ci-token-0123456789',
+      }),
+    );
+    const [b] = await ids(
+      await t.post('/webhook/ci/deploys', '{}', {
+        'content-type': 'application/json',
+        'x-relay-token': 'ci-token-0123456789',
+      }),
+    );
     for (const id of [a, b]) {
       const headers = (await t.queue().getJob(id as string))?.data.data.headers ?? {};
       expect(Object.keys(headers)).not.toContain('authorization');
@@ -105,19 +140,34 @@ describe('generic triggers: accepted requests', () => {
   });
 
   it('parses forms, keeps other text as {text}, and accepts a missing content type', async () => {
-    const [form] = await ids(await t.post('/webhook/open/ping', 'a=1&b=two&a=3', { 'content-type': 'application/x-www-form-urlencoded' }));
-    const [text] = await ids(await t.post('/webhook/open/ping', 'plain words', { 'content-type': 'text/plain' }));
-    const [bare] = await ids(await fetch(`${t.url}/webhook/open/ping`, { method: 'POST', body: new Uint8Array(Buffer.from('raw')) }));
+    const [form] = await ids(
+      await t.post('/webhook/open/ping', 'a=1&b=two&a=3', {
+        'content-type': 'application/x-www-form-urlencoded',
+      }),
+    );
+    const [text] = await ids(
+      await t.post('/webhook/open/ping', 'plain words', { 'content-type': 'text/plain' }),
+    );
+    const [bare] = await ids(
+      await fetch(`${t.url}/webhook/open/ping`, { method: 'POST', body: new Uint8Array(Buffer.from('raw')) }),
+    );
     expect((await t.queue().getJob(form as string))?.data.data.payload).toEqual({ a: ['1', '3'], b: 'two' });
     expect((await t.queue().getJob(text as string))?.data.data.payload).toEqual({ text: 'plain words' });
     expect((await t.queue().getJob(bare as string))?.data.data.payload).toEqual({ text: 'raw' });
   });
 
   it("routes to the account's queue and copies to routes: queues", async () => {
-    const [routed] = await ids(await t.post('/webhook/other/routed', '{}', { 'content-type': 'application/json' }));
+    const [routed] = await ids(
+      await t.post('/webhook/other/routed', '{}', { 'content-type': 'application/json' }),
+    );
     expect(await t.queue('other-queue').getJob(routed as string)).toBeTruthy();
     expect(await t.queue().getJob(routed as string)).toBeFalsy();
-    const [copied] = await ids(await t.post('/webhook/ci/deploys', '{}', { 'content-type': 'application/json', authorization: 'Bearer ci-token-0123456789' }));
+    const [copied] = await ids(
+      await t.post('/webhook/ci/deploys', '{}', {
+        'content-type': 'application/json',
+        authorization: 'Bearer ci-token-0123456789',
+      }),
+    );
     expect(await t.queue().getJob(copied as string)).toBeTruthy();
     expect(await t.queue('audit').getJob(copied as string)).toBeTruthy();
   });
@@ -129,20 +179,68 @@ describe('generic triggers: rejected requests make no job', () => {
     ['hmac: missing header', '/webhook/billing/invoices', body, { 'content-type': 'application/json' }, 401],
     ['hmac: wrong secret', '/webhook/billing/invoices', body, hmacHeaders(body, 'not-the-secret'), 401],
     ['hmac: rotated-out secret', '/webhook/billing/invoices', body, hmacHeaders(body, 'older-secret'), 401],
-    ['hmac: tampered byte', '/webhook/billing/invoices', body.replace('in_2', 'in_3'), hmacHeaders(body), 401],
-    ['hmac: signature without its prefix', '/webhook/billing/invoices', body, { ...hmacHeaders(body), 'x-signature-256': hmacHeaders(body)['x-signature-256'].slice(7) }, 401],
+    [
+      'hmac: tampered byte',
+      '/webhook/billing/invoices',
+      body.replace('in_2', 'in_3'),
+      hmacHeaders(body),
+      401,
+    ],
+    [
+      'hmac: signature without its prefix',
+      '/webhook/billing/invoices',
+      body,
+      { ...hmacHeaders(body), 'x-signature-256': hmacHeaders(body)['x-signature-256'].slice(7) },
+      401,
+    ],
     ['token: missing', '/webhook/ci/deploys', '{}', { 'content-type': 'application/json' }, 401],
-    ['token: wrong', '/webhook/ci/deploys', '{}', { 'content-type': 'application/json', authorization: 'Bearer nope' }, 401],
-    ['std: stale timestamp', '/webhook/std/events', body, stdHeaders(body, 'msg_stale', Math.floor(now / 1000) - 301), 401],
-    ['std: future timestamp', '/webhook/std/events', body, stdHeaders(body, 'msg_future', Math.floor(now / 1000) + 400), 401],
-    ['std: missing signature', '/webhook/std/events', body, { ...stdHeaders(body), 'webhook-signature': '' }, 401],
+    [
+      'token: wrong',
+      '/webhook/ci/deploys',
+      '{}',
+      { 'content-type': 'application/json', authorization: 'Bearer nope' },
+      401,
+    ],
+    [
+      'std: stale timestamp',
+      '/webhook/std/events',
+      body,
+      stdHeaders(body, 'msg_stale', Math.floor(now / 1000) - 301),
+      401,
+    ],
+    [
+      'std: future timestamp',
+      '/webhook/std/events',
+      body,
+      stdHeaders(body, 'msg_future', Math.floor(now / 1000) + 400),
+      401,
+    ],
+    [
+      'std: missing signature',
+      '/webhook/std/events',
+      body,
+      { ...stdHeaders(body), 'webhook-signature': '' },
+      401,
+    ],
     ['std: tampered body', '/webhook/std/events', `${body} `, stdHeaders(body), 401],
     ['unknown trigger', '/webhook/billing/nope', body, hmacHeaders(body), 404],
     ['unknown group', '/webhook/nobody/invoices', body, hmacHeaders(body), 404],
     ['malformed JSON, signed', '/webhook/billing/invoices', '{"a":', hmacHeaders('{"a":'), 400],
-    ['invalid UTF-8 text, unsigned trigger', '/webhook/open/ping', Buffer.from([0x61, 0xff, 0xfe]), { 'content-type': 'text/plain' }, 400],
+    [
+      'invalid UTF-8 text, unsigned trigger',
+      '/webhook/open/ping',
+      Buffer.from([0x61, 0xff, 0xfe]),
+      { 'content-type': 'text/plain' },
+      400,
+    ],
     ['binary content type', '/webhook/open/ping', 'x', { 'content-type': 'application/octet-stream' }, 415],
-    ['gzip content-encoding', '/webhook/open/ping', 'x', { 'content-type': 'text/plain', 'content-encoding': 'gzip' }, 415],
+    [
+      'gzip content-encoding',
+      '/webhook/open/ping',
+      'x',
+      { 'content-type': 'text/plain', 'content-encoding': 'gzip' },
+      415,
+    ],
   ];
 
   it.each(cases)('%s → %i', async (_name, path, payload, headers, status) => {
@@ -185,6 +283,7 @@ describe('generic triggers: rejected requests make no job', () => {
   it('never writes a configured secret to the logs', async () => {
     const text = t.logs.join('\n');
     expect(t.logs.length).toBeGreaterThan(10);
-    for (const secret of ['new-secret', 'old-secret', 'b64-secret', 'ci-token-0123456789', stdSecret]) expect(text).not.toContain(secret);
+    for (const secret of ['new-secret', 'old-secret', 'b64-secret', 'ci-token-0123456789', stdSecret])
+      expect(text).not.toContain(secret);
   });
 });

@@ -26,7 +26,10 @@ export async function openContext(configFlag: string | undefined): Promise<CliCo
     await waitForReady(redis, 3000);
   } catch (err) {
     redis.disconnect();
-    throw new RelayError('redis_unreachable', `cannot reach Redis at ${config.redis.url} (${errorMessage(err)}): is the relay's Redis running?`);
+    throw new RelayError(
+      'redis_unreachable',
+      `cannot reach Redis at ${config.redis.url} (${errorMessage(err)}): is the relay's Redis running?`,
+    );
   }
   const configured = configuredChannels(config, channelList);
   const queues = new QueueSet(redis, config);

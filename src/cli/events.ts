@@ -1,6 +1,14 @@
 import { parseDuration } from '../config/size.js';
 import { RelayError } from '../errors.js';
-import { type EventFilter, type EventRecord, findEvent, type JobState, jobStates, listEvents, replayRecord } from '../queue/inspect.js';
+import {
+  type EventFilter,
+  type EventRecord,
+  findEvent,
+  type JobState,
+  jobStates,
+  listEvents,
+  replayRecord,
+} from '../queue/inspect.js';
 import { openContext } from './context.js';
 import { fail, printJson, table, truncate } from './output.js';
 
@@ -25,17 +33,20 @@ export function filterFrom(flags: FilterFlags, now = Date.now()): EventFilter {
   let sinceMs: number | undefined;
   if (flags.since) {
     const span = parseDuration(flags.since);
-    if (span === undefined) throw new RelayError('bad_flag', `--since ${flags.since}: use a duration such as 90s, 15m, 2h or 7d`);
+    if (span === undefined)
+      throw new RelayError('bad_flag', `--since ${flags.since}: use a duration such as 90s, 15m, 2h or 7d`);
     sinceMs = now - span;
   }
   const limit = flags.limit === undefined ? undefined : Number(flags.limit);
-  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new RelayError('bad_flag', `--limit ${flags.limit}: use a whole number above 0`);
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1))
+    throw new RelayError('bad_flag', `--limit ${flags.limit}: use a whole number above 0`);
   return { states, channel: flags.channel, account: flags.account, type: flags.type, sinceMs, limit };
 }
 
 function summary(record: EventRecord): string {
   const m = record.event.data?.message;
-  const text = m?.text ?? (m?.subject as string | undefined) ?? JSON.stringify(record.event.data?.payload ?? '');
+  const text =
+    m?.text ?? (m?.subject as string | undefined) ?? JSON.stringify(record.event.data?.payload ?? '');
   return truncate(String(text ?? ''), 48);
 }
 
@@ -59,7 +70,9 @@ export async function listCommand(flags: FilterFlags): Promise<void> {
         r.event.subject ?? '',
         summary(r),
       ]);
-      process.stdout.write(`${table(['RECEIVED', 'ID', 'STATE', 'CHANNEL/ACCOUNT', 'TYPE', 'SUBJECT', 'SUMMARY'], rows)}\n`);
+      process.stdout.write(
+        `${table(['RECEIVED', 'ID', 'STATE', 'CHANNEL/ACCOUNT', 'TYPE', 'SUBJECT', 'SUMMARY'], rows)}\n`,
+      );
     } finally {
       await ctx.close();
     }
@@ -73,7 +86,11 @@ export async function showCommand(id: string, flags: { config?: string; json?: b
     const ctx = await openContext(flags.config);
     try {
       const found = await findEvent(ctx.queues, ctx.queueNames, id);
-      if (found.length === 0) throw new RelayError('not_found', `no event ${id} in ${ctx.queueNames.join(', ')} (completed events are kept queue.keepCompletedHours)`);
+      if (found.length === 0)
+        throw new RelayError(
+          'not_found',
+          `no event ${id} in ${ctx.queueNames.join(', ')} (completed events are kept queue.keepCompletedHours)`,
+        );
       if (flags.json) return printJson(found);
       for (const r of found) {
         const lines = [
@@ -84,7 +101,9 @@ export async function showCommand(id: string, flags: { config?: string; json?: b
           `enqueued:  ${r.enqueuedAt}`,
           ...(r.event.replayof ? [`replay of: ${r.event.replayof}`] : []),
           ...(r.failedReason ? [`failed:    ${r.failedReason}`] : []),
-          ...(r.stacktrace?.length ? ['stack:', ...r.stacktrace.map((s) => `  ${s.split('\n').join('\n  ')}`)] : []),
+          ...(r.stacktrace?.length
+            ? ['stack:', ...r.stacktrace.map((s) => `  ${s.split('\n').join('\n  ')}`)]
+            : []),
           'event:',
           JSON.stringify(r.event, null, 2),
         ];
@@ -100,7 +119,11 @@ export async function showCommand(id: string, flags: { config?: string; json?: b
 
 export async function replayCommand(ids: string[], flags: FilterFlags & { dryRun?: boolean }): Promise<void> {
   try {
-    if (ids.length === 0 && !flags.state) throw new RelayError('bad_flag', 'name event ids, or select by --state failed|completed (with --channel, --since …)');
+    if (ids.length === 0 && !flags.state)
+      throw new RelayError(
+        'bad_flag',
+        'name event ids, or select by --state failed|completed (with --channel, --since …)',
+      );
     const filter = filterFrom(flags);
     const ctx = await openContext(flags.config);
     try {
@@ -111,7 +134,8 @@ export async function replayCommand(ids: string[], flags: FilterFlags & { dryRun
       const missing = ids.filter((id) => !records.some((r) => r.id === id));
       for (const id of missing) process.stderr.write(`relay: no event ${id}; skipped\n`);
       if (flags.dryRun) {
-        if (flags.json) return printJson({ count: records.length, dryRun: true, ids: records.map((r) => r.id) });
+        if (flags.json)
+          return printJson({ count: records.length, dryRun: true, ids: records.map((r) => r.id) });
         process.stdout.write(`${records.length} event(s) would be replayed (dry run; nothing enqueued)\n`);
         return;
       }
@@ -119,7 +143,11 @@ export async function replayCommand(ids: string[], flags: FilterFlags & { dryRun
       for (const record of records) outcomes.push(await replayRecord(ctx.queues, record));
       if (flags.json) return printJson({ count: outcomes.length, replayed: outcomes });
       for (const o of outcomes) {
-        process.stdout.write(o.action === 'copied' ? `${o.id}: copied as ${o.newId} (${o.queue})\n` : `${o.id}: retried (${o.queue})\n`);
+        process.stdout.write(
+          o.action === 'copied'
+            ? `${o.id}: copied as ${o.newId} (${o.queue})\n`
+            : `${o.id}: retried (${o.queue})\n`,
+        );
       }
       process.stdout.write(`${outcomes.length} event(s) replayed\n`);
       if (missing.length > 0) process.exitCode = 1;

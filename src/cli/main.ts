@@ -11,7 +11,11 @@ const program = new Command('relay')
 
 const configOption = ['--config <file>', 'config file (default: $RELAY_CONFIG, then ./relay.yaml)'] as const;
 
-program.command('start').description('run the relay (HTTP servers and outbound loops)').option(...configOption).action(startCommand);
+program
+  .command('start')
+  .description('run the relay (HTTP servers and outbound loops)')
+  .option(...configOption)
+  .action(startCommand);
 
 program
   .command('check')
@@ -32,7 +36,12 @@ const filterOptions = (cmd: Command) =>
     .option('--limit <n>', 'at most this many (default 50)')
     .option('--json', 'machine-readable output');
 filterOptions(events.command('list').description('recent events, newest first')).action(listCommand);
-events.command('show <id>').description('one event: envelope, state, attempts, failure').option(...configOption).option('--json').action(showCommand);
+events
+  .command('show <id>')
+  .description('one event: envelope, state, attempts, failure')
+  .option(...configOption)
+  .option('--json')
+  .action(showCommand);
 filterOptions(
   events
     .command('replay [ids...]')

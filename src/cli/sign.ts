@@ -13,19 +13,29 @@ export function signCommand(target: string, flags: { config?: string; data?: str
     const { config } = loadConfig(flags.config);
     const data = flags.data ?? '{}';
     const body = Buffer.from(data.startsWith('@') ? readFileSync(data.slice(1)) : data);
-    const [channelName, accountId] = target.includes(':') ? (target.split(/:(.*)/s) as [string, string]) : ['webhook', target];
+    const [channelName, accountId] = target.includes(':')
+      ? (target.split(/:(.*)/s) as [string, string])
+      : ['webhook', target];
     const entry = configuredChannels(config, channelList).find((c) => c.channel.name === channelName);
-    if (!entry) throw new RelayError('bad_flag', `unknown channel "${channelName}"; known: ${channelList.map((c) => c.name).join(', ')}`);
+    if (!entry)
+      throw new RelayError(
+        'bad_flag',
+        `unknown channel "${channelName}"; known: ${channelList.map((c) => c.name).join(', ')}`,
+      );
     const account = entry.accounts.find((a) => entry.channel.accountId(a) === accountId);
     if (account === undefined) {
       const known = entry.accounts.map((a) => entry.channel.accountId(a));
-      throw new RelayError('bad_flag', `no ${channelName} account "${accountId}" in the config${known.length ? `; configured: ${known.join(', ')}` : ''}`);
+      throw new RelayError(
+        'bad_flag',
+        `no ${channelName} account "${accountId}" in the config${known.length ? `; configured: ${known.join(', ')}` : ''}`,
+      );
     }
     if (!entry.channel.sign) throw new RelayError('bad_flag', `channel ${channelName} cannot sign requests`);
     const signed = entry.channel.sign(account, body, Date.now());
     const base = (flags.url ?? `http://127.0.0.1:${config.server.port}`).replace(/\/$/, '');
     const parts = [`curl -i -X ${signed.method} ${shellQuote(base + signed.path)}`];
-    for (const [name, value] of Object.entries(signed.headers)) parts.push(`-H ${shellQuote(`${name}: ${value}`)}`);
+    for (const [name, value] of Object.entries(signed.headers))
+      parts.push(`-H ${shellQuote(`${name}: ${value}`)}`);
     parts.push(`--data-binary ${shellQuote(body.toString('utf8'))}`);
     process.stdout.write(`${parts.join(' \\\n  ')}\n`);
   } catch (err) {

@@ -21,7 +21,11 @@ export async function startCommand(opts: { config?: string }): Promise<void> {
   let relay: Awaited<ReturnType<typeof startRelay>>;
   try {
     localRedis = await ensureLocalRedis(config.redis.url, process.cwd());
-    if (localRedis) log.info({ url: config.redis.url, dir: '.relay/redis' }, 'no Redis was answering: started a local redis-server (append-only file on)');
+    if (localRedis)
+      log.info(
+        { url: config.redis.url, dir: '.relay/redis' },
+        'no Redis was answering: started a local redis-server (append-only file on)',
+      );
     relay = await startRelay({ config, log });
   } catch (err) {
     await localRedis?.stop();
@@ -29,7 +33,13 @@ export async function startCommand(opts: { config?: string }): Promise<void> {
     fail(err);
   }
   log.info(
-    { config: loaded.source, public: relay.publicUrl, ops: relay.opsUrl, queue: config.queue.name, readyMs: Math.round(performance.now() - started) },
+    {
+      config: loaded.source,
+      public: relay.publicUrl,
+      ops: relay.opsUrl,
+      queue: config.queue.name,
+      readyMs: Math.round(performance.now() - started),
+    },
     'relay ready',
   );
   if (loaded.demoToken) {

@@ -56,7 +56,8 @@ function applyEnvOverrides(raw: Record<string, unknown>, env: Env, problems: str
 export function parseConfig(raw: unknown, env: Env = process.env): RelayConfig {
   const problems: string[] = [];
   if (raw === null || raw === undefined) raw = {};
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(['(top level): must be a mapping of settings']);
+  if (typeof raw !== 'object' || Array.isArray(raw))
+    throw new ConfigError(['(top level): must be a mapping of settings']);
   const copy = { ...(raw as Record<string, unknown>) };
   applyEnvOverrides(copy, env, problems);
   const result = configSchema.safeParse(copy);
@@ -70,7 +71,9 @@ export function loadConfigFile(path: string, env: Env = process.env): LoadedConf
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new ConfigError([`${path}: cannot read the config file (${(err as NodeJS.ErrnoException).code ?? 'error'})`]);
+    throw new ConfigError([
+      `${path}: cannot read the config file (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+    ]);
   }
   const interpolated = interpolate(text, env);
   let raw: unknown;
@@ -78,7 +81,10 @@ export function loadConfigFile(path: string, env: Env = process.env): LoadedConf
     raw = parseYaml(interpolated.text);
   } catch (err) {
     const where = err instanceof YAMLParseError && err.linePos ? `line ${err.linePos[0].line}` : path;
-    throw new ConfigError([...interpolated.problems, `${where}: not valid YAML (${(err as Error).message.split('\n')[0]})`]);
+    throw new ConfigError([
+      ...interpolated.problems,
+      `${where}: not valid YAML (${(err as Error).message.split('\n')[0]})`,
+    ]);
   }
   let config: RelayConfig;
   try {
@@ -110,9 +116,14 @@ export function developmentConfig(cwd: string, env: Env = process.env): LoadedCo
   return { config, source: 'development default', secrets: collectSecrets(config), demoToken: token };
 }
 
-export function loadConfig(flag: string | undefined, env: Env = process.env, cwd = process.cwd()): LoadedConfig {
+export function loadConfig(
+  flag: string | undefined,
+  env: Env = process.env,
+  cwd = process.cwd(),
+): LoadedConfig {
   const path = resolveConfigPath(flag, env, cwd);
   if (!path) return developmentConfig(cwd, env);
-  if (!existsSync(path)) throw new ConfigError([`${path}: config file not found (pass --config FILE or set RELAY_CONFIG)`]);
+  if (!existsSync(path))
+    throw new ConfigError([`${path}: config file not found (pass --config FILE or set RELAY_CONFIG)`]);
   return loadConfigFile(path, env);
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { channelList } from '../../channels/index.js';
+import { channelList, type channels as registry } from '../../channels/index.js';
 import { httpUrl, queueName } from './fields.js';
 import { resolveSecrets, secretFields } from './secret.js';
 import { parseSize } from './size.js';
@@ -18,7 +18,8 @@ const server = z
       .default('1mb')
       .transform((v, ctx) => {
         const bytes = parseSize(v);
-        if (bytes === undefined) ctx.addIssue({ code: 'custom', message: 'must be a size such as 1mb, 512kb or 65536' });
+        if (bytes === undefined)
+          ctx.addIssue({ code: 'custom', message: 'must be a size such as 1mb, 512kb or 65536' });
         return bytes ?? 0;
       }),
     trustProxy: z
@@ -31,18 +32,36 @@ const server = z
 
 const redis = z
   .strictObject({
-    url: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
-    prefix: z.string().regex(/^[^:\s]{1,64}$/, 'must be 1-64 characters without ":" or spaces').default('relay'),
-    sentinels: z.array(z.strictObject({ host: z.string(), port })).min(1).optional(),
+    url: z
+      .string()
+      .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+      .default('redis://127.0.0.1:6379'),
+    prefix: z
+      .string()
+      .regex(/^[^:\s]{1,64}$/, 'must be 1-64 characters without ":" or spaces')
+      .default('relay'),
+    sentinels: z
+      .array(z.strictObject({ host: z.string(), port }))
+      .min(1)
+      .optional(),
     name: z.string().optional().describe('Sentinel master name'),
-    cluster: z.array(z.strictObject({ host: z.string(), port })).min(1).optional(),
+    cluster: z
+      .array(z.strictObject({ host: z.string(), port }))
+      .min(1)
+      .optional(),
   })
   .prefault({})
   .superRefine((r, ctx) => {
-    if (r.sentinels && !r.name) ctx.addIssue({ code: 'custom', message: 'sentinels need the master name', path: ['name'] });
-    if (r.sentinels && r.cluster) ctx.addIssue({ code: 'custom', message: 'give sentinels or cluster, not both', path: ['cluster'] });
+    if (r.sentinels && !r.name)
+      ctx.addIssue({ code: 'custom', message: 'sentinels need the master name', path: ['name'] });
+    if (r.sentinels && r.cluster)
+      ctx.addIssue({ code: 'custom', message: 'give sentinels or cluster, not both', path: ['cluster'] });
     if (r.cluster && !/^\{.+\}$/.test(r.prefix)) {
-      ctx.addIssue({ code: 'custom', message: 'on a Redis Cluster the prefix needs a hash tag, e.g. "{relay}"', path: ['prefix'] });
+      ctx.addIssue({
+        code: 'custom',
+        message: 'on a Redis Cluster the prefix needs a hash tag, e.g. "{relay}"',
+        path: ['prefix'],
+      });
     }
   });
 
@@ -74,10 +93,13 @@ const route = z.strictObject({
   queues: z.array(queueName).min(1),
 });
 
-const channelShape = Object.fromEntries(channelList.map((c) => [c.configKey, c.accounts.optional()])) as Record<
-  string,
-  z.ZodOptional<z.ZodType<unknown[]>>
->;
+type Registry = typeof registry;
+/** `channels:` in relay.yaml: one optional list per channel, typed with that channel's accounts. */
+type ChannelsShape = { [K in keyof Registry]: z.ZodOptional<Registry[K]['accounts']> };
+
+const channelShape = Object.fromEntries(
+  channelList.map((c) => [c.configKey, c.accounts.optional()]),
+) as unknown as ChannelsShape;
 
 const channels = z.strictObject(channelShape).prefault({});
 
@@ -99,7 +121,11 @@ export const configSchema = z
       accounts.forEach((account, i) => {
         const id = channel.accountId(account);
         if (seen.has(id)) {
-          ctx.addIssue({ code: 'custom', message: `"${id}" is configured twice`, path: ['channels', channel.configKey, i] });
+          ctx.addIssue({
+            code: 'custom',
+            message: `"${id}" is configured twice`,
+            path: ['channels', channel.configKey, i],
+          });
         }
         seen.add(id);
       });

@@ -31,7 +31,8 @@ export function isSecretList(value: unknown): value is SecretList {
 export function collectSecrets(config: unknown, into = new Set<string>()): Set<string> {
   if (isSecretList(config)) for (const s of config) into.add(s);
   else if (Array.isArray(config)) for (const item of config) collectSecrets(item, into);
-  else if (config && typeof config === 'object') for (const v of Object.values(config)) collectSecrets(v, into);
+  else if (config && typeof config === 'object')
+    for (const v of Object.values(config)) collectSecrets(v, into);
   return into;
 }
 
@@ -39,7 +40,7 @@ export function collectSecrets(config: unknown, into = new Set<string>()): Set<s
 export type IssueSink = Pick<z.core.$RefinementCtx<unknown>, 'addIssue'>;
 
 type FileKey<K extends string> = `${K}File`;
-export type SecretShape<K extends string> = { [P in K]: z.ZodOptional<typeof secretInput> } & {
+export type SecretShape<K extends string> = { [P in K]: z.ZodOptional<z.ZodNullable<typeof secretInput>> } & {
   [P in FileKey<K>]: z.ZodOptional<z.ZodString>;
 };
 
@@ -47,7 +48,8 @@ export type SecretShape<K extends string> = { [P in K]: z.ZodOptional<typeof sec
 export function secretFields<K extends string>(...names: K[]): SecretShape<K> {
   const shape: Record<string, z.ZodType> = {};
   for (const n of names) {
-    shape[n] = secretInput.optional();
+    // `token:` left empty in YAML (null) means not set, so `${VAR:-}` can switch a secret off.
+    shape[n] = secretInput.nullish();
     shape[`${n}File`] = z.string().min(1).optional().describe(`path of a file holding ${n}`);
   }
   return shape as SecretShape<K>;
@@ -62,7 +64,11 @@ export type WithSecrets<T, Req extends string, Opt extends string = never> = Omi
  * Resolves secret fields of a parsed object: reads `<field>File`, turns values into secret lists,
  * and reports a missing required secret or a field given twice, at the field's own path.
  */
-export function resolveSecrets<T extends Record<string, unknown>, Req extends string, Opt extends string = never>(
+export function resolveSecrets<
+  T extends Record<string, unknown>,
+  Req extends string,
+  Opt extends string = never,
+>(
   value: T,
   ctx: IssueSink,
   required: readonly Req[],
@@ -71,20 +77,33 @@ export function resolveSecrets<T extends Record<string, unknown>, Req extends st
   const out: Record<string, unknown> = { ...value };
   for (const key of [...required, ...optional] as string[]) {
     const fileKey = `${key}File`;
-    const direct = out[key] as string | string[] | undefined;
+    const direct = (out[key] ?? undefined) as string | string[] | undefined;
     const file = out[fileKey] as string | undefined;
     delete out[fileKey];
     delete out[key];
     if (direct !== undefined && file !== undefined) {
-      ctx.addIssue({ code: 'custom', message: `give ${key} or ${fileKey}, not both`, path: [fileKey], input: file });
+      ctx.addIssue({
+        code: 'custom',
+        message: `give ${key} or ${fileKey}, not both`,
+        path: [fileKey],
+        input: file,
+      });
     } else if (file !== undefined) {
       try {
-        const lines = readFileSync(file, 'utf8').replace(/\r?\n$/, '').split(/\r?\n/);
-        if (lines.length === 0 || lines.some((l) => l === '')) throw Object.assign(new Error('empty'), { code: 'empty' });
+        const lines = readFileSync(file, 'utf8')
+          .replace(/\r?\n$/, '')
+          .split(/\r?\n/);
+        if (lines.length === 0 || lines.some((l) => l === ''))
+          throw Object.assign(new Error('empty'), { code: 'empty' });
         out[key] = secretList(lines);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
-        ctx.addIssue({ code: 'custom', message: `cannot read secret file ${file} (${code})`, path: [fileKey], input: file });
+        ctx.addIssue({
+          code: 'custom',
+          message: `cannot read secret file ${file} (${code})`,
+          path: [fileKey],
+          input: file,
+        });
       }
     } else if (direct !== undefined) {
       out[key] = secretList(direct);

@@ -12,6 +12,8 @@ export function parseSize(value: string | number): number | undefined {
 export function parseDuration(value: string): number | undefined {
   const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/i.exec(value);
   if (!match) return undefined;
-  const scale = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(match[2] ?? 's').toLowerCase() as 'ms'];
+  const scale = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[
+    (match[2] ?? 's').toLowerCase() as 'ms'
+  ];
   return Math.floor(Number(match[1]) * scale);
 }

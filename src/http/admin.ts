@@ -1,9 +1,9 @@
 import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import type { AnyChannel } from '../channel.js';
-import type { LoopStatus } from '../loops/runner.js';
 import { parseDuration } from '../config/size.js';
 import { errorMessage, RelayError } from '../errors.js';
+import type { LoopStatus } from '../loops/runner.js';
 import { type EventFilter, findEvent, jobStates, listEvents, replayRecord } from '../queue/inspect.js';
 import type { QueueSet } from '../queue/queues.js';
 import type { RejectionLog } from '../rejections.js';
@@ -30,13 +30,20 @@ const filterSchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(10_000).optional(),
 });
 
-const replaySchema = filterSchema.extend({ ids: z.array(z.string()).optional(), dryRun: z.boolean().optional() });
+const replaySchema = filterSchema.extend({
+  ids: z.array(z.string()).optional(),
+  dryRun: z.boolean().optional(),
+});
 
 export function toFilter(input: z.output<typeof filterSchema>, now: number): EventFilter {
   let sinceMs: number | undefined;
   if (input.since !== undefined) {
     const span = parseDuration(input.since);
-    if (span === undefined) throw new RelayError('bad_request', `since: "${input.since}" is not a duration such as 90s, 15m, 2h or 7d`);
+    if (span === undefined)
+      throw new RelayError(
+        'bad_request',
+        `since: "${input.since}" is not a duration such as 90s, 15m, 2h or 7d`,
+      );
     sinceMs = now - span;
   }
   return {
@@ -52,7 +59,11 @@ export function toFilter(input: z.output<typeof filterSchema>, now: number): Eve
 function parseOr400<T>(schema: z.ZodType<T>, value: unknown, res: Response): T | undefined {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  sendError(res, 400, result.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+  sendError(
+    res,
+    400,
+    result.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '),
+  );
   return undefined;
 }
 
@@ -77,7 +88,8 @@ export function createAdminRouter(deps: AdminDeps): Router {
         await fn(req, res);
       } catch (err) {
         if (err instanceof RelayError && err.code === 'bad_request') return sendError(res, 400, err.message);
-        if (err instanceof RelayError && err.code === 'not_replayable') return sendError(res, 409, err.message);
+        if (err instanceof RelayError && err.code === 'not_replayable')
+          return sendError(res, 409, err.message);
         sendError(res, 503, `Redis unavailable: ${errorMessage(err)}`);
       }
     };
@@ -94,7 +106,8 @@ export function createAdminRouter(deps: AdminDeps): Router {
     '/events/:id',
     handle(async (req, res) => {
       const found = await findEvent(deps.queues, deps.queueNames, String(req.params.id));
-      if (found.length === 0) return sendError(res, 404, `no event ${req.params.id} in ${deps.queueNames.join(', ')}`);
+      if (found.length === 0)
+        return sendError(res, 404, `no event ${req.params.id} in ${deps.queueNames.join(', ')}`);
       res.json({ events: found });
     }),
   );
@@ -102,7 +115,8 @@ export function createAdminRouter(deps: AdminDeps): Router {
     '/events/:id/replay',
     handle(async (req, res) => {
       const found = await findEvent(deps.queues, deps.queueNames, String(req.params.id));
-      if (found.length === 0) return sendError(res, 404, `no event ${req.params.id} in ${deps.queueNames.join(', ')}`);
+      if (found.length === 0)
+        return sendError(res, 404, `no event ${req.params.id} in ${deps.queueNames.join(', ')}`);
       const replayed = [];
       for (const record of found) replayed.push(await replayRecord(deps.queues, record));
       res.json({ replayed });
@@ -115,7 +129,10 @@ export function createAdminRouter(deps: AdminDeps): Router {
       if (!input) return;
       const records = input.ids
         ? (await Promise.all(input.ids.map((id) => findEvent(deps.queues, deps.queueNames, id)))).flat()
-        : await listEvents(deps.queues, deps.queueNames, { ...toFilter(input, deps.now()), limit: input.limit ?? 10_000 });
+        : await listEvents(deps.queues, deps.queueNames, {
+            ...toFilter(input, deps.now()),
+            limit: input.limit ?? 10_000,
+          });
       if (input.dryRun) {
         res.json({ count: records.length, dryRun: true, sample: records.slice(0, 5).map((r) => r.id) });
         return;
@@ -128,10 +145,19 @@ export function createAdminRouter(deps: AdminDeps): Router {
   router.get(
     '/rejections',
     handle(async (req, res) => {
-      const input = parseOr400(filterSchema.pick({ channel: true, since: true, limit: true }), req.query, res);
+      const input = parseOr400(
+        filterSchema.pick({ channel: true, since: true, limit: true }),
+        req.query,
+        res,
+      );
       if (!input) return;
       const sinceMs = input.since === undefined ? undefined : parseDuration(input.since);
-      res.json({ rejections: await deps.rejections.list({ channel: input.channel, sinceMs, limit: input.limit }, deps.now()) });
+      res.json({
+        rejections: await deps.rejections.list(
+          { channel: input.channel, sinceMs, limit: input.limit },
+          deps.now(),
+        ),
+      });
     }),
   );
   router.get('/channels', (_req, res) => {

@@ -120,7 +120,8 @@ export async function handleInbound(
       outcome = 'handshake';
       reply = handshake;
     } else {
-      if (!route.accepts(req.mediaType, req)) throw new RejectedError('unsupported_media', { type: req.mediaType ?? 'none' });
+      if (!route.accepts(req.mediaType, req))
+        throw new RejectedError('unsupported_media', { type: req.mediaType ?? 'none' });
       await route.verify(req, account, ctx);
       const received = await route.receive(req, account, ctx);
       const events = received.events.map((e) => toEnvelope(channel, accountId, e, receivedAt));
@@ -136,12 +137,20 @@ export async function handleInbound(
     } else if (err instanceof UnavailableError) {
       outcome = 'unavailable';
       deps.metrics.requests.inc({ channel: channel.name, outcome });
-      deps.log.warn({ channel: channel.name, account: accountId, err: err.message }, 'answering 503: events not queued');
-      reply = errorReply(503, 'temporarily unavailable, retry later', { 'retry-after': String(err.retryAfterSec) });
+      deps.log.warn(
+        { channel: channel.name, account: accountId, err: err.message },
+        'answering 503: events not queued',
+      );
+      reply = errorReply(503, 'temporarily unavailable, retry later', {
+        'retry-after': String(err.retryAfterSec),
+      });
     } else {
       outcome = 'error';
       deps.metrics.requests.inc({ channel: channel.name, outcome });
-      deps.log.error({ channel: channel.name, account: accountId, err }, 'bug: unexpected error while handling a request');
+      deps.log.error(
+        { channel: channel.name, account: accountId, err },
+        'bug: unexpected error while handling a request',
+      );
       reply = errorReply(500, 'internal error');
     }
   }

@@ -19,7 +19,11 @@ export function createOpsApp(deps: OpsDeps): express.Express {
   app.get('/readyz', async (_req: Request, res: Response) => {
     const { reasons, warnings } = await deps.readiness();
     const ready = reasons.length === 0;
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unready', ...(ready ? {} : { reasons }), ...(warnings.length ? { warnings } : {}) });
+    res.status(ready ? 200 : 503).json({
+      status: ready ? 'ready' : 'unready',
+      ...(ready ? {} : { reasons }),
+      ...(warnings.length ? { warnings } : {}),
+    });
   });
   app.get('/metrics', async (_req: Request, res: Response) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());

@@ -9,10 +9,14 @@ export function header(req: InboundRequest, lowerName: string): string | undefin
 }
 
 export function isJson(mediaType: string | undefined): boolean {
-  return mediaType === 'application/json' || (mediaType?.startsWith('application/') === true && mediaType.endsWith('+json'));
+  return (
+    mediaType === 'application/json' ||
+    (mediaType?.startsWith('application/') === true && mediaType.endsWith('+json'))
+  );
 }
 
-export const isForm = (mediaType: string | undefined): boolean => mediaType === 'application/x-www-form-urlencoded';
+export const isForm = (mediaType: string | undefined): boolean =>
+  mediaType === 'application/x-www-form-urlencoded';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 

@@ -4,6 +4,12 @@ import type { RelayConfig } from '../config/schema.js';
 import { type BoundRoute, handleInbound, type IngressDeps } from './ingress.js';
 import { sendError, sendReply } from './reply.js';
 
+/** The client's address (from X-Forwarded-For only when the peer is trusted), IPv4 without its IPv6 mapping. */
+function clientAddress(req: Request): string {
+  const ip = req.ip ?? req.socket.remoteAddress ?? '';
+  return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+}
+
 /**
  * The public port: provider routes only. Every route comes from a channel and must have a
  * verifier; the host, not the channel, decides what happens to unverified requests (fail closed).
@@ -21,7 +27,9 @@ export function createPublicApp(
   for (const channel of channels) {
     for (const route of channel.routes) {
       if (typeof route.verify !== 'function') {
-        throw new Error(`channel ${channel.name}: route ${route.path} has no verifier; refusing to register it`);
+        throw new Error(
+          `channel ${channel.name}: route ${route.path} has no verifier; refusing to register it`,
+        );
       }
       const bound: BoundRoute = { channel, route };
       const allow = route.methods.join(', ');
@@ -37,7 +45,7 @@ export function createPublicApp(
           method: req.method,
           path: req.path,
           query: new URLSearchParams(q === -1 ? '' : req.originalUrl.slice(q + 1)),
-          ip: req.ip ?? req.socket.remoteAddress ?? '',
+          ip: clientAddress(req),
           stream: req,
         });
         // A refused body may still be arriving: do not keep reading it on this connection.
@@ -49,10 +57,16 @@ export function createPublicApp(
 
   app.use((_req: Request, res: Response) => sendError(res, 404, 'not found'));
   // express's own errors: a malformed URL or path parameter.
-  app.use((err: { status?: number; statusCode?: number }, _req: Request, res: Response, _next: NextFunction) => {
-    const status = err.status ?? err.statusCode ?? 500;
-    if (status >= 500) deps.log.error({ err }, 'bug: unexpected error on the public port');
-    sendError(res, status >= 400 && status < 500 ? status : 500, status === 400 ? 'bad request' : 'internal error');
-  });
+  app.use(
+    (err: { status?: number; statusCode?: number }, _req: Request, res: Response, _next: NextFunction) => {
+      const status = err.status ?? err.statusCode ?? 500;
+      if (status >= 500) deps.log.error({ err }, 'bug: unexpected error on the public port');
+      sendError(
+        res,
+        status >= 400 && status < 500 ? status : 500,
+        status === 400 ? 'bad request' : 'internal error',
+      );
+    },
+  );
   return app;
 }

@@ -1,10 +1,20 @@
 import type { ChannelAccounts } from '../accounts.js';
-import { type AnyChannel, type ChannelEvent, CredentialError, type LoopSpec, RetryLaterError } from '../channel.js';
+import {
+  type AnyChannel,
+  type ChannelEvent,
+  CredentialError,
+  type LoopSpec,
+  RetryLaterError,
+} from '../channel.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 
-export type Emit = (channel: AnyChannel, account: unknown, events: readonly ChannelEvent[]) => Promise<readonly string[]>;
+export type Emit = (
+  channel: AnyChannel,
+  account: unknown,
+  events: readonly ChannelEvent[],
+) => Promise<readonly string[]>;
 
 export interface LoopStatus {
   readonly channel: string;
@@ -56,14 +66,23 @@ export class LoopRunner {
   start(configured: readonly ChannelAccounts[]): void {
     for (const { channel, accounts } of configured) {
       for (const account of accounts) {
-        for (const spec of channel.loops?.(account) ?? []) this.#running.push(this.#supervise(channel, account, spec));
+        for (const spec of channel.loops?.(account) ?? [])
+          this.#running.push(this.#supervise(channel, account, spec));
       }
     }
   }
 
   async #supervise(channel: AnyChannel, account: unknown, spec: LoopSpec): Promise<void> {
     const accountId = channel.accountId(account);
-    const status: LoopStatus = { channel: channel.name, account: accountId, loop: spec.name, running: false, lastSuccess: undefined, lastError: undefined, problem: undefined };
+    const status: LoopStatus = {
+      channel: channel.name,
+      account: accountId,
+      loop: spec.name,
+      running: false,
+      lastSuccess: undefined,
+      lastError: undefined,
+      problem: undefined,
+    };
     this.statuses.push(status);
     const log = this.deps.log.child({ channel: channel.name, account: accountId, loop: spec.name });
     const signal = this.#abort.signal;
@@ -114,7 +133,9 @@ export class LoopRunner {
 
   /** Problems loops report, for /readyz details. */
   problems(): string[] {
-    return this.statuses.filter((s) => s.problem).map((s) => `${s.channel}/${s.account} ${s.loop}: ${s.problem}`);
+    return this.statuses
+      .filter((s) => s.problem)
+      .map((s) => `${s.channel}/${s.account} ${s.loop}: ${s.problem}`);
   }
 
   async stop(): Promise<void> {

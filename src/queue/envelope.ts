@@ -29,7 +29,10 @@ export interface RelayEvent {
  */
 export function eventId(channel: string, account: string, key: string | undefined): string {
   if (key === undefined || key === '') return `${channel}-${randomUUID()}`;
-  const digest = createHash('sha256').update(`${channel}\n${account}\n${key}`).digest('base64url').slice(0, 27);
+  const digest = createHash('sha256')
+    .update(`${channel}\n${account}\n${key}`)
+    .digest('base64url')
+    .slice(0, 27);
   return `${channel}-${digest}`;
 }
 
@@ -37,9 +40,16 @@ export function replayId(id: string): string {
   return `${id}.r${Date.now().toString(36)}${randomUUID().slice(0, 4)}`;
 }
 
-export function toEnvelope(channel: AnyChannel, account: string, event: ChannelEvent, receivedAt: number): RelayEvent {
+export function toEnvelope(
+  channel: AnyChannel,
+  account: string,
+  event: ChannelEvent,
+  receivedAt: number,
+): RelayEvent {
   const receivedat = new Date(receivedAt).toISOString();
-  const data: { payload: unknown; message?: EventMessage; headers?: Record<string, string> } = { payload: event.payload };
+  const data: { payload: unknown; message?: EventMessage; headers?: Record<string, string> } = {
+    payload: event.payload,
+  };
   if (event.message) data.message = event.message;
   if (event.headers) data.headers = { ...event.headers };
   return {

@@ -38,7 +38,8 @@ function matches(job: EventJob, f: EventFilter): boolean {
   if (!e || typeof e !== 'object') return false;
   if (f.channel && e.channel !== f.channel) return false;
   if (f.account && e.account !== f.account) return false;
-  if (f.type && !(f.type.endsWith('*') ? e.type?.startsWith(f.type.slice(0, -1)) : e.type === f.type)) return false;
+  if (f.type && !(f.type.endsWith('*') ? e.type?.startsWith(f.type.slice(0, -1)) : e.type === f.type))
+    return false;
   return true;
 }
 
@@ -55,7 +56,12 @@ function toRecord(queue: string, state: string, job: EventJob): EventRecord {
   };
 }
 
-async function scanState(queue: EventQueue, state: JobState, f: EventFilter, limit: number): Promise<EventRecord[]> {
+async function scanState(
+  queue: EventQueue,
+  state: JobState,
+  f: EventFilter,
+  limit: number,
+): Promise<EventRecord[]> {
   const out: EventRecord[] = [];
   for (let start = 0; start < scanLimit && out.length < limit; start += pageSize) {
     const jobs = (await queue.getJobs([state as JobType], start, start + pageSize - 1, false)) as EventJob[];
@@ -77,7 +83,11 @@ async function scanState(queue: EventQueue, state: JobState, f: EventFilter, lim
 }
 
 /** Newest first, across every queue the relay writes to. */
-export async function listEvents(queues: QueueSet, names: readonly string[], f: EventFilter): Promise<EventRecord[]> {
+export async function listEvents(
+  queues: QueueSet,
+  names: readonly string[],
+  f: EventFilter,
+): Promise<EventRecord[]> {
   const limit = f.limit ?? 50;
   const states = f.states?.length ? f.states : jobStates;
   const found: EventRecord[] = [];
@@ -88,7 +98,11 @@ export async function listEvents(queues: QueueSet, names: readonly string[], f: 
   return found.slice(0, limit);
 }
 
-export async function findEvent(queues: QueueSet, names: readonly string[], id: string): Promise<EventRecord[]> {
+export async function findEvent(
+  queues: QueueSet,
+  names: readonly string[],
+  id: string,
+): Promise<EventRecord[]> {
   const out: EventRecord[] = [];
   for (const name of names) {
     const queue = queues.get(name);
@@ -119,7 +133,11 @@ export async function replayRecord(queues: QueueSet, record: EventRecord): Promi
   }
   if (record.state === 'failed') {
     const job = await queue.getJob(record.id);
-    if (!job) throw new RelayError('not_found', `event ${record.id} disappeared from ${record.queue} before it could be retried`);
+    if (!job)
+      throw new RelayError(
+        'not_found',
+        `event ${record.id} disappeared from ${record.queue} before it could be retried`,
+      );
     await job.retry('failed');
     return { id: record.id, queue: record.queue, action: 'retried', newId: record.id };
   }

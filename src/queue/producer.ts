@@ -39,7 +39,10 @@ export class Producer {
     }
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`Redis did not answer within ${enqueueTimeoutMs} ms`)), enqueueTimeoutMs);
+      timer = setTimeout(
+        () => reject(new Error(`Redis did not answer within ${enqueueTimeoutMs} ms`)),
+        enqueueTimeoutMs,
+      );
     });
     try {
       await Promise.race([Promise.all(adds), timeout]);

@@ -22,7 +22,11 @@ export function queuesFor(event: RelayEvent, home: string, rules: readonly Route
 }
 
 /** Every queue the config can send to, for inspection and metrics. */
-export function allQueues(defaultQueue: string, accountQueues: Iterable<string>, rules: readonly RouteRule[]): string[] {
+export function allQueues(
+  defaultQueue: string,
+  accountQueues: Iterable<string>,
+  rules: readonly RouteRule[],
+): string[] {
   const queues = new Set([defaultQueue, ...accountQueues]);
   for (const rule of rules) for (const q of rule.queues) queues.add(q);
   return [...queues];

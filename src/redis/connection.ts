@@ -25,13 +25,23 @@ function roleOptions(role: RedisRole): RedisOptions {
         retryStrategy: reconnect,
       };
     case 'control':
-      return { enableOfflineQueue: true, maxRetriesPerRequest: 1, connectTimeout: 3000, commandTimeout: 5000, retryStrategy: reconnect };
+      return {
+        enableOfflineQueue: true,
+        maxRetriesPerRequest: 1,
+        connectTimeout: 3000,
+        commandTimeout: 5000,
+        retryStrategy: reconnect,
+      };
     case 'blocking':
       return { maxRetriesPerRequest: null, retryStrategy: reconnect };
   }
 }
 
-export function createRedis(config: RelayConfig['redis'], role: RedisRole, connectionName = `relay-${role}`): RedisClient {
+export function createRedis(
+  config: RelayConfig['redis'],
+  role: RedisRole,
+  connectionName = `relay-${role}`,
+): RedisClient {
   const options: RedisOptions = { ...roleOptions(role), connectionName };
   if (config.cluster) {
     return new Cluster(config.cluster, {
@@ -40,7 +50,8 @@ export function createRedis(config: RelayConfig['redis'], role: RedisRole, conne
       clusterRetryStrategy: options.retryStrategy ?? null,
     } as ConstructorParameters<typeof Cluster>[1]);
   }
-  if (config.sentinels) return new Redis({ ...options, sentinels: config.sentinels, name: config.name ?? 'mymaster' });
+  if (config.sentinels)
+    return new Redis({ ...options, sentinels: config.sentinels, name: config.name ?? 'mymaster' });
   return new Redis(config.url, options);
 }
 
@@ -60,7 +71,10 @@ export function waitForReady(client: RedisClient, timeoutMs: number): Promise<vo
       else resolve();
     };
     const onReady = () => done();
-    const timer = setTimeout(() => done(lastError ?? new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => done(lastError ?? new Error(`no answer within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     client.on('ready', onReady);
     client.on('error', onError);
   });

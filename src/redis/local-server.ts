@@ -7,7 +7,12 @@ import { RelayError } from '../errors.js';
 export const defaultRedisUrl = 'redis://127.0.0.1:6379';
 
 async function answers(url: string, timeoutMs: number): Promise<boolean> {
-  const client = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   client.on('error', () => {});
   try {
     await client.connect();
@@ -31,23 +36,35 @@ export interface LocalRedis {
  */
 export async function ensureLocalRedis(url: string, cwd: string): Promise<LocalRedis | undefined> {
   if (await answers(url, 1000)) return undefined;
-  const hint = 'start one with "docker compose up -d redis", or install your OS package (e.g. apt-get install redis-server)';
-  if (url !== defaultRedisUrl) throw new RelayError('redis_unreachable', `no Redis answers at ${url}: ${hint}`);
+  const hint =
+    'start one with "docker compose up -d redis", or install your OS package (e.g. apt-get install redis-server)';
+  if (url !== defaultRedisUrl)
+    throw new RelayError('redis_unreachable', `no Redis answers at ${url}: ${hint}`);
   if (spawnSync('redis-server', ['--version']).error) {
-    throw new RelayError('redis_unreachable', `no Redis answers at ${url} and redis-server is not on PATH: ${hint}`);
+    throw new RelayError(
+      'redis_unreachable',
+      `no Redis answers at ${url} and redis-server is not on PATH: ${hint}`,
+    );
   }
   const dir = join(cwd, '.relay', 'redis');
   mkdirSync(dir, { recursive: true });
   const child = spawn(
     'redis-server',
     [
-      '--port', '6379',
-      '--bind', '127.0.0.1',
-      '--dir', dir,
-      '--appendonly', 'yes',
-      '--appendfsync', 'everysec',
-      '--maxmemory-policy', 'noeviction',
-      '--save', '',
+      '--port',
+      '6379',
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'everysec',
+      '--maxmemory-policy',
+      'noeviction',
+      '--save',
+      '',
     ],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
@@ -66,5 +83,8 @@ export async function ensureLocalRedis(url: string, cwd: string): Promise<LocalR
     await new Promise((r) => setTimeout(r, 100));
   }
   child.kill('SIGKILL');
-  throw new RelayError('redis_unreachable', `redis-server did not start on ${url} (data dir ${dir}): ${hint}`);
+  throw new RelayError(
+    'redis_unreachable',
+    `redis-server did not start on ${url} (data dir ${dir}): ${hint}`,
+  );
 }

@@ -80,7 +80,11 @@ export async function verifyJwt(
   } catch (err) {
     if (err instanceof errors.JWTExpired) return { ok: false, reason: 'expired' };
     // The provider's key endpoint failing is not the sender's fault: answer 503 so it retries.
-    if (err instanceof errors.JWKSTimeout || err instanceof errors.JWKSInvalid || !(err instanceof errors.JOSEError)) {
+    if (
+      err instanceof errors.JWKSTimeout ||
+      err instanceof errors.JWKSInvalid ||
+      !(err instanceof errors.JOSEError)
+    ) {
       throw new UnavailableError(`signing keys could not be fetched: ${errorMessage(err)}`, { cause: err });
     }
     return { ok: false, reason: 'invalid' };

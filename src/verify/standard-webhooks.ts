@@ -36,7 +36,12 @@ export function assertStandardWebhookSecret(secret: string): void {
   webhookFor(secret);
 }
 
-export function signStandardWebhook(secret: string, id: string, timestampSec: number, body: Buffer | string): string {
+export function signStandardWebhook(
+  secret: string,
+  id: string,
+  timestampSec: number,
+  body: Buffer | string,
+): string {
   return webhookFor(secret).sign(id, new Date(timestampSec * 1000), body);
 }
 

@@ -1,7 +1,10 @@
 import { safeEqualAny } from './compare.js';
 
 /** A shared token sent as a header (Telegram's secret token, the generic `token` scheme, Meta's verify token). */
-export function verifyToken(provided: string | undefined, tokens: readonly string[]): 'ok' | 'missing' | 'mismatch' {
+export function verifyToken(
+  provided: string | undefined,
+  tokens: readonly string[],
+): 'ok' | 'missing' | 'mismatch' {
   if (provided === undefined || provided === '') return 'missing';
   return safeEqualAny(provided, tokens) ? 'ok' : 'mismatch';
 }

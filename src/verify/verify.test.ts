@@ -105,22 +105,39 @@ describe('standard webhooks', () => {
   it('verifies with an injected clock, among several signatures and secrets', () => {
     const headers = { id, timestamp: String(ts), signature: `v1,bogus v2,x ${expected}` };
     expect(verifyStandardWebhook(headers, body, [secret], at)).toEqual({ ok: true });
-    expect(verifyStandardWebhook(headers, body, ['whsec_aGVsbG8gd29ybGQ=', secret], at)).toEqual({ ok: true });
+    expect(verifyStandardWebhook(headers, body, ['whsec_aGVsbG8gd29ybGQ=', secret], at)).toEqual({
+      ok: true,
+    });
   });
 
   it('refuses a missing header, a wrong secret, a tampered body or id, and a stale timestamp', () => {
     const good = { id, timestamp: String(ts), signature: expected };
-    expect(verifyStandardWebhook({ ...good, signature: undefined }, body, [secret], at)).toMatchObject({ reason: 'missing' });
-    expect(verifyStandardWebhook({ ...good, id: undefined }, body, [secret], at)).toMatchObject({ reason: 'missing' });
-    expect(verifyStandardWebhook(good, body, ['whsec_aGVsbG8gd29ybGQ='], at)).toMatchObject({ reason: 'mismatch' });
-    expect(verifyStandardWebhook(good, Buffer.from('{"test": 2432232315}'), [secret], at)).toMatchObject({ reason: 'mismatch' });
-    expect(verifyStandardWebhook({ ...good, id: 'msg_other' }, body, [secret], at)).toMatchObject({ reason: 'mismatch' });
-    expect(verifyStandardWebhook(good, body, [secret], at + 301_000)).toMatchObject({ reason: 'stale', skewSec: 301 });
+    expect(verifyStandardWebhook({ ...good, signature: undefined }, body, [secret], at)).toMatchObject({
+      reason: 'missing',
+    });
+    expect(verifyStandardWebhook({ ...good, id: undefined }, body, [secret], at)).toMatchObject({
+      reason: 'missing',
+    });
+    expect(verifyStandardWebhook(good, body, ['whsec_aGVsbG8gd29ybGQ='], at)).toMatchObject({
+      reason: 'mismatch',
+    });
+    expect(verifyStandardWebhook(good, Buffer.from('{"test": 2432232315}'), [secret], at)).toMatchObject({
+      reason: 'mismatch',
+    });
+    expect(verifyStandardWebhook({ ...good, id: 'msg_other' }, body, [secret], at)).toMatchObject({
+      reason: 'mismatch',
+    });
+    expect(verifyStandardWebhook(good, body, [secret], at + 301_000)).toMatchObject({
+      reason: 'stale',
+      skewSec: 301,
+    });
   });
 
   it('does not choke on a body that is not JSON', () => {
     const text = Buffer.from('not json at all \u00ff');
     const sig = signStandardWebhook(secret, id, ts, text);
-    expect(verifyStandardWebhook({ id, timestamp: String(ts), signature: sig }, text, [secret], at)).toEqual({ ok: true });
+    expect(verifyStandardWebhook({ id, timestamp: String(ts), signature: sig }, text, [secret], at)).toEqual({
+      ok: true,
+    });
   });
 });

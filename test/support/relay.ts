@@ -39,7 +39,10 @@ export interface TestRelayOptions {
  * A real relay on loopback (ports 0), against the real Redis, with a fresh prefix. `rawConfig` is
  * what a relay.yaml would hold; server ports, host and redis prefix are filled in.
  */
-export async function startTestRelay(rawConfig: Record<string, unknown>, options: TestRelayOptions = {}): Promise<TestRelay> {
+export async function startTestRelay(
+  rawConfig: Record<string, unknown>,
+  options: TestRelayOptions = {},
+): Promise<TestRelay> {
   const prefix = uniquePrefix();
   const raw = {
     ...rawConfig,
@@ -55,9 +58,15 @@ export async function startTestRelay(rawConfig: Record<string, unknown>, options
     },
   });
   const log = createLogger({ secrets: collectSecrets(config), destination, level: 'debug' });
-  const relay = await startRelay({ config, log, ...(options.now ? { now: options.now } : {}), ...(options.channels ? { channels: options.channels } : {}) });
+  const relay = await startRelay({
+    config,
+    log,
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.channels ? { channels: options.channels } : {}),
+  });
   const queues = new Map<string, Queue<RelayEvent>>();
-  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const connection = new Redis(config.redis.url, { maxRetriesPerRequest: null });
+  connection.on('error', () => {});
   const queue = (name = config.queue.name) => {
     let q = queues.get(name);
     if (!q) {
@@ -74,7 +83,14 @@ export async function startTestRelay(rawConfig: Record<string, unknown>, options
     logs,
     queue,
     async jobs(name) {
-      const jobs = await queue(name).getJobs(['waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized']);
+      const jobs = await queue(name).getJobs([
+        'waiting',
+        'active',
+        'completed',
+        'failed',
+        'delayed',
+        'prioritized',
+      ]);
       return jobs.filter(Boolean).map((j) => j.data);
     },
     post: (path, body, headers = {}) => fetch(relay.publicUrl + path, { method: 'POST', body, headers }),
