@@ -104,6 +104,14 @@ export interface LoopContext {
   report(problem: string | undefined): void;
   /** Marks a successful round (shown as last success). */
   ok(): void;
+  /**
+   * The loop's position upstream, kept in Redis and fenced by the lease. Move it only after `emit`
+   * resolved; `set` throws when this replica lost the lease (the loop is being stopped anyway).
+   */
+  readonly cursor: {
+    get(): Promise<string | undefined>;
+    set(value: string): Promise<void>;
+  };
 }
 
 /** Thrown by a loop when waiting is the answer: honours the provider's Retry-After. */

@@ -24,6 +24,8 @@ export interface RelayOptions {
   readonly channels?: readonly AnyChannel[];
   /** Injected clock (ms) for signature windows; default `Date.now`. */
   readonly now?: () => number;
+  /** Outbound loop lease time to live (tests shorten it); default 15 s. */
+  readonly leaseTtlMs?: number;
 }
 
 export interface RunningRelay {
@@ -33,6 +35,7 @@ export interface RunningRelay {
   readonly redis: RedisClient;
   readonly queues: QueueSet;
   readonly queueNames: readonly string[];
+  readonly loops: LoopRunner;
   /** Stops accepting, lets in-flight requests finish (up to `server.shutdownTimeoutMs`), closes Redis. */
   close(): Promise<void>;
 }
@@ -153,6 +156,11 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
     log,
     metrics,
     now,
+    redis,
+    prefix: config.redis.prefix,
+    ...(options.leaseTtlMs
+      ? { leaseTtlMs: options.leaseTtlMs, standbyPollMs: Math.max(100, Math.floor(options.leaseTtlMs / 5)) }
+      : {}),
     publicUrl: config.publicUrl,
     emit: (channel, account, events) => {
       const id = channel.accountId(account);
@@ -182,7 +190,7 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
             redis.ping(),
             new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 1 s')), 1000)),
           ]);
-          return { reasons: [], warnings };
+          return { reasons: await loops.unowned(), warnings };
         } catch (err) {
           return { reasons: [`redis: ${errorMessage(err)}`], warnings };
         }
@@ -201,6 +209,7 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
     redis,
     queues,
     queueNames,
+    loops,
     close() {
       closing ??= (async () => {
         await Promise.all([

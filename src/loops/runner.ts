@@ -9,6 +9,9 @@ import {
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import type { RedisClient } from '../redis/connection.js';
+import { CursorStore } from './cursor.js';
+import { holderId, Lease } from './lease.js';
 
 export type Emit = (
   channel: AnyChannel,
@@ -20,18 +23,28 @@ export interface LoopStatus {
   readonly channel: string;
   readonly account: string;
   readonly loop: string;
+  /** True while this replica holds the lease and runs the loop. */
   running: boolean;
+  /** Who holds the lease, as last seen from here (this replica's id when it does). */
+  holder: string | null;
   lastSuccess: string | undefined;
   lastError: string | undefined;
   problem: string | undefined;
+  cursorMovedAt: string | undefined;
 }
 
 export interface RunnerDeps {
   readonly log: Logger;
   readonly metrics: Metrics;
+  readonly redis: RedisClient;
+  readonly prefix: string;
   readonly publicUrl: string | undefined;
   readonly emit: Emit;
   now(): number;
+  /** Lease time to live; a dead holder's loops move within this plus `standbyPollMs`. Default 15 s. */
+  readonly leaseTtlMs?: number;
+  /** How often a replica without the lease tries to take it. Default 2 s. */
+  readonly standbyPollMs?: number;
 }
 
 const minBackoffMs = 1000;
@@ -41,27 +54,40 @@ const credentialBackoffMs = 5 * 60_000;
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
+    const done = () => {
       clearTimeout(timer);
       signal.removeEventListener('abort', done);
       resolve();
-    }
+    };
+    const timer = setTimeout(done, ms);
     signal.addEventListener('abort', done, { once: true });
   });
 }
 
+class LeaseLostError extends Error {}
+
 /**
- * Runs every outbound loop of every configured account: restarts a loop that fails, with jittered
- * exponential backoff (a provider's Retry-After wins; refused credentials wait minutes, not
- * seconds), and stops them all through one AbortController.
+ * The one supervisor of outbound loops. Per loop: take the lease (or stand by while another replica
+ * holds it), run the loop with restarts (jittered exponential backoff; a provider's Retry-After
+ * wins; refused credentials wait minutes and are reported as re-consent needed), renew the lease,
+ * and stop the loop at once when the lease is lost. Stopping aborts every loop and releases its
+ * lease so another replica takes over without waiting for it to expire.
  */
 export class LoopRunner {
   readonly #abort = new AbortController();
   readonly #running: Promise<void>[] = [];
+  readonly #leases: Lease[] = [];
   readonly statuses: LoopStatus[] = [];
+  readonly holder = holderId();
+  readonly #cursors: CursorStore;
+  readonly #ttlMs: number;
+  readonly #standbyMs: number;
 
-  constructor(private readonly deps: RunnerDeps) {}
+  constructor(private readonly deps: RunnerDeps) {
+    this.#cursors = new CursorStore(deps.redis, `${deps.prefix}:relay:cursors`);
+    this.#ttlMs = deps.leaseTtlMs ?? 15_000;
+    this.#standbyMs = deps.standbyPollMs ?? 2000;
+  }
 
   start(configured: readonly ChannelAccounts[]): void {
     for (const { channel, accounts } of configured) {
@@ -74,22 +100,88 @@ export class LoopRunner {
 
   async #supervise(channel: AnyChannel, account: unknown, spec: LoopSpec): Promise<void> {
     const accountId = channel.accountId(account);
+    const id = `${channel.name}:${accountId}:${spec.name}`;
+    const lease = new Lease(
+      this.deps.redis,
+      `${this.deps.prefix}:relay:lease:${id}`,
+      this.holder,
+      this.#ttlMs,
+    );
+    this.#leases.push(lease);
     const status: LoopStatus = {
       channel: channel.name,
       account: accountId,
       loop: spec.name,
       running: false,
+      holder: null,
       lastSuccess: undefined,
       lastError: undefined,
       problem: undefined,
+      cursorMovedAt: undefined,
     };
     this.statuses.push(status);
     const log = this.deps.log.child({ channel: channel.name, account: accountId, loop: spec.name });
-    const signal = this.#abort.signal;
+    const stop = this.#abort.signal;
+
+    while (!stop.aborted) {
+      let mine = false;
+      try {
+        mine = await lease.acquire();
+        status.holder = mine ? this.holder : await lease.holder();
+      } catch (err) {
+        status.lastError = `${new Date(this.deps.now()).toISOString()} lease: ${errorMessage(err)}`;
+      }
+      if (!mine) {
+        await sleep(this.#standbyMs, stop);
+        continue;
+      }
+      log.info({ holder: this.holder }, 'took the lease: running the loop');
+      const own = new AbortController();
+      const onStop = () => own.abort();
+      stop.addEventListener('abort', onStop, { once: true });
+      let renewedAt = Date.now();
+      const renewal = setInterval(
+        () => {
+          lease.renew().then(
+            (ok) => {
+              if (ok) renewedAt = Date.now();
+              else {
+                log.warn('lost the lease: stopping the loop');
+                own.abort();
+              }
+            },
+            () => {
+              // Redis unreachable: past the ttl another replica may hold it, so stop.
+              if (Date.now() - renewedAt > this.#ttlMs) own.abort();
+            },
+          );
+        },
+        Math.max(100, Math.floor(this.#ttlMs / 3)),
+      );
+      const finished = await this.#runOwned(channel, account, spec, status, log, own.signal, lease, id);
+      clearInterval(renewal);
+      stop.removeEventListener('abort', onStop);
+      this.#setUp(status, false);
+      await lease.release().catch(() => {});
+      status.holder = null;
+      if (finished) return;
+    }
+  }
+
+  /** Runs the loop while the lease is ours; true when the loop ended by itself (nothing more to do). */
+  async #runOwned(
+    channel: AnyChannel,
+    account: unknown,
+    spec: LoopSpec,
+    status: LoopStatus,
+    log: Logger,
+    signal: AbortSignal,
+    lease: Lease,
+    id: string,
+  ): Promise<boolean> {
     let failures = 0;
     while (!signal.aborted) {
-      status.running = true;
-      this.deps.metrics.loopUp.set({ channel: channel.name, account: accountId }, 1);
+      this.#setUp(status, true);
       try {
         await spec.run({
           signal,
@@ -105,11 +197,21 @@ export class LoopRunner {
             failures = 0;
             status.lastSuccess = new Date(this.deps.now()).toISOString();
           },
+          cursor: {
+            get: async () => (await this.#cursors.get(id)) ?? undefined,
+            set: async (value) => {
+              const now = this.deps.now();
+              if (!(await this.#cursors.set(id, value, lease.key, lease.token, now)))
+                throw new LeaseLostError('lease lost: cursor not moved');
+              status.cursorMovedAt = new Date(now).toISOString();
+            },
+          },
         });
-        if (!signal.aborted) log.info('loop finished');
-        break;
+        if (signal.aborted) return false;
+        log.info('loop finished');
+        return true;
       } catch (err) {
-        if (signal.aborted) break;
+        if (signal.aborted || err instanceof LeaseLostError) return false;
         failures++;
         status.lastError = `${new Date(this.deps.now()).toISOString()} ${errorMessage(err)}`;
         let waitMs = Math.min(maxBackoffMs, minBackoffMs * 2 ** Math.min(failures - 1, 10));
@@ -117,18 +219,21 @@ export class LoopRunner {
         if (err instanceof RetryLaterError) waitMs = Math.max(err.retryAfterMs, minBackoffMs);
         if (err instanceof CredentialError) {
           waitMs = credentialBackoffMs;
-          status.problem = `re-consent needed for ${channel.name} account "${accountId}": ${err.message}`;
+          status.problem = `re-consent needed for ${channel.name} account "${status.account}": ${err.message}`;
           log.error({ err: err.message }, status.problem);
         } else {
           log.warn({ err: errorMessage(err), retryInMs: waitMs }, 'loop failed; retrying');
         }
-        status.running = false;
-        this.deps.metrics.loopUp.set({ channel: channel.name, account: accountId }, 0);
+        this.#setUp(status, false);
         await sleep(waitMs, signal);
       }
     }
-    status.running = false;
-    this.deps.metrics.loopUp.set({ channel: channel.name, account: accountId }, 0);
+    return false;
+  }
+
+  #setUp(status: LoopStatus, up: boolean): void {
+    status.running = up;
+    this.deps.metrics.loopUp.set({ channel: status.channel, account: status.account }, up ? 1 : 0);
   }
 
   /** Problems loops report, for /readyz details. */
@@ -136,6 +241,18 @@ export class LoopRunner {
     return this.statuses
       .filter((s) => s.problem)
       .map((s) => `${s.channel}/${s.account} ${s.loop}: ${s.problem}`);
+  }
+
+  /** Loops that no replica holds right now (readiness: every loop needs a live owner somewhere). */
+  async unowned(): Promise<string[]> {
+    const out: string[] = [];
+    for (const [i, lease] of this.#leases.entries()) {
+      if (!(await lease.holder())) {
+        const s = this.statuses[i];
+        if (s) out.push(`${s.channel}/${s.account} ${s.loop}: no replica holds this loop`);
+      }
+    }
+    return out;
   }
 
   async stop(): Promise<void> {

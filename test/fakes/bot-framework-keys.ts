@@ -55,10 +55,14 @@ async function sign(claims: JWTPayload, fallback: FakeKey, options: SignOptions 
     .sign(key.privateKey);
 }
 
-export async function startFakeMicrosoftKeys(endorsements: readonly string[] = ['msteams', 'webchat']): Promise<FakeMicrosoftKeys> {
+export async function startFakeMicrosoftKeys(
+  endorsements: readonly string[] = ['msteams', 'webchat'],
+): Promise<FakeMicrosoftKeys> {
   const botKey = await makeKey('bot-key-1');
   const graphKey = await makeKey('graph-key-1');
-  const botKeys: JWK[] = [{ ...botKey.jwk, endorsements: [...endorsements] }];
+  const botKeys: Array<JWK & { endorsements: string[] }> = [
+    { ...botKey.jwk, endorsements: [...endorsements] },
+  ];
   const hits = new Map<string, number>();
   let failing: number | undefined;
   let base = '';
@@ -87,7 +91,8 @@ export async function startFakeMicrosoftKeys(endorsements: readonly string[] = [
 
   return {
     url: base,
-    openIdMetadataUrl: (variant) => `${base}/botframework/openidconfiguration${variant ? `?v=${variant}` : ''}`,
+    openIdMetadataUrl: (variant) =>
+      `${base}/botframework/openidconfiguration${variant ? `?v=${variant}` : ''}`,
     graphJwksUrl: `${base}/graph/keys`,
     hits,
     botKey,

@@ -18,7 +18,13 @@ export interface TestKey {
 }
 
 const derLength = (n: number): number[] =>
-  n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : n < 0x10000 ? [0x82, n >> 8, n & 0xff] : [0x83, n >> 16, (n >> 8) & 0xff, n & 0xff];
+  n < 0x80
+    ? [n]
+    : n < 0x100
+      ? [0x81, n]
+      : n < 0x10000
+        ? [0x82, n >> 8, n & 0xff]
+        : [0x83, n >> 16, (n >> 8) & 0xff, n & 0xff];
 const tlv = (tag: number, ...parts: Buffer[]): Buffer => {
   const body = Buffer.concat(parts);
   return Buffer.concat([Buffer.from([tag, ...derLength(body.length)]), body]);
@@ -79,12 +85,22 @@ export async function startGoogleCerts(...initial: TestKey[]): Promise<GoogleCer
     let body: unknown;
     if (req.url === '/x509') body = Object.fromEntries([...keys.values()].map((k) => [k.kid, k.certPem]));
     else if (req.url === '/jwks') {
-      body = { keys: [...keys.values()].map((k) => ({ ...k.publicKey.export({ format: 'jwk' }), kid: k.kid, alg: 'RS256', use: 'sig' })) };
+      body = {
+        keys: [...keys.values()].map((k) => ({
+          ...k.publicKey.export({ format: 'jwk' }),
+          kid: k.kid,
+          alg: 'RS256',
+          use: 'sig',
+        })),
+      };
     } else {
       res.writeHead(404).end();
       return;
     }
-    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'public, max-age=19800' });
+    res.writeHead(200, {
+      'content-type': 'application/json; charset=utf-8',
+      'cache-control': 'public, max-age=19800',
+    });
     res.end(JSON.stringify(body));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -101,7 +117,8 @@ export async function startGoogleCerts(...initial: TestKey[]): Promise<GoogleCer
     failWith: (status) => {
       failing = status;
     },
-    close: () => new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve()))),
+    close: () =>
+      new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve()))),
   };
 }
 

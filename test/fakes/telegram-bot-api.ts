@@ -43,7 +43,12 @@ export interface FakeBotApi {
 
 export const tooManyRequests = (retryAfterSec: number): FakeReply => ({
   status: 429,
-  body: { ok: false, error_code: 429, description: `Too Many Requests: retry after ${retryAfterSec}`, parameters: { retry_after: retryAfterSec } },
+  body: {
+    ok: false,
+    error_code: 429,
+    description: `Too Many Requests: retry after ${retryAfterSec}`,
+    parameters: { retry_after: retryAfterSec },
+  },
 });
 
 async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
@@ -52,7 +57,9 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
   const text = Buffer.concat(chunks).toString('utf8');
   if (text === '') return {};
   const parsed: unknown = JSON.parse(text);
-  return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
+  return parsed && typeof parsed === 'object' && !Array.isArray(parsed)
+    ? (parsed as Record<string, unknown>)
+    : {};
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
@@ -78,7 +85,8 @@ export async function startFakeBotApi(token: string): Promise<FakeBotApi> {
       case 'setWebhook':
         webhook.url = typeof params.url === 'string' ? params.url : '';
         webhook.secretToken = typeof params.secret_token === 'string' ? params.secret_token : undefined;
-        if (Array.isArray(params.allowed_updates)) webhook.allowedUpdates = params.allowed_updates.map(String);
+        if (Array.isArray(params.allowed_updates))
+          webhook.allowedUpdates = params.allowed_updates.map(String);
         return { status: 200, body: { ok: true, result: true, description: 'Webhook was set' } };
       case 'deleteWebhook':
         webhook.url = '';
@@ -104,17 +112,27 @@ export async function startFakeBotApi(token: string): Promise<FakeBotApi> {
           status: 200,
           body: {
             ok: true,
-            result: { id: Number(token.split(':')[0]), is_bot: true, first_name: 'Relay Test', username: 'relay_test_bot', can_join_groups: true },
+            result: {
+              id: Number(token.split(':')[0]),
+              is_bot: true,
+              first_name: 'Relay Test',
+              username: 'relay_test_bot',
+              can_join_groups: true,
+            },
           },
         };
       default:
-        return { status: 404, body: { ok: false, error_code: 404, description: 'Not Found: method not found' } };
+        return {
+          status: 404,
+          body: { ok: false, error_code: 404, description: 'Not Found: method not found' },
+        };
     }
   };
 
   const server = createServer(async (req, res) => {
     const match = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(new URL(req.url ?? '/', 'http://x').pathname);
-    if (!match || req.method !== 'POST') return send(res, 404, { ok: false, error_code: 404, description: 'Not Found' });
+    if (!match || req.method !== 'POST')
+      return send(res, 404, { ok: false, error_code: 404, description: 'Not Found' });
     const [, callToken = '', method = ''] = match;
     let params: Record<string, unknown>;
     try {
@@ -124,7 +142,8 @@ export async function startFakeBotApi(token: string): Promise<FakeBotApi> {
     }
     calls.push({ method, token: callToken, params });
     for (const wake of waiters.splice(0)) wake();
-    if (callToken !== token) return send(res, 401, { ok: false, error_code: 401, description: 'Unauthorized' });
+    if (callToken !== token)
+      return send(res, 401, { ok: false, error_code: 401, description: 'Unauthorized' });
     const reply = failures.get(method)?.shift() ?? answer(method, params);
     send(res, reply.status, reply.body);
   });
@@ -144,7 +163,10 @@ export async function startFakeBotApi(token: string): Promise<FakeBotApi> {
     async waitFor(method, count = 1, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
       while (callsOf(method).length < count) {
-        if (Date.now() > deadline) throw new Error(`fake Bot API: ${method} called ${callsOf(method).length} times, expected ${count}`);
+        if (Date.now() > deadline)
+          throw new Error(
+            `fake Bot API: ${method} called ${callsOf(method).length} times, expected ${count}`,
+          );
         await new Promise<void>((resolve) => {
           waiters.push(resolve);
           setTimeout(resolve, 50);

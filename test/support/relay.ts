@@ -33,6 +33,9 @@ export interface TestRelayOptions {
   readonly now?: () => number;
   readonly channels?: readonly AnyChannel[];
   readonly env?: Record<string, string>;
+  /** Share a prefix with another test relay (two replicas); default a fresh one. */
+  readonly prefix?: string;
+  readonly leaseTtlMs?: number;
 }
 
 /**
@@ -43,7 +46,7 @@ export async function startTestRelay(
   rawConfig: Record<string, unknown>,
   options: TestRelayOptions = {},
 ): Promise<TestRelay> {
-  const prefix = uniquePrefix();
+  const prefix = options.prefix ?? uniquePrefix();
   const raw = {
     ...rawConfig,
     server: { port: 0, opsPort: 0, host: '127.0.0.1', opsHost: '127.0.0.1', ...(rawConfig.server as object) },
@@ -63,6 +66,7 @@ export async function startTestRelay(
     log,
     ...(options.now ? { now: options.now } : {}),
     ...(options.channels ? { channels: options.channels } : {}),
+    ...(options.leaseTtlMs ? { leaseTtlMs: options.leaseTtlMs } : {}),
   });
   const queues = new Map<string, Queue<RelayEvent>>();
   const connection = new Redis(config.redis.url, { maxRetriesPerRequest: null });
