@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerTelegramCommands } from '../../channels/telegram/cli.js';
 import { checkCommand } from './check.js';
 import { listCommand, replayCommand, showCommand } from './events.js';
 import { rejectionsCommand } from './rejections.js';
@@ -66,5 +67,7 @@ program
   .option('--limit <n>', 'at most this many (default 100)')
   .option('--json', 'machine-readable output')
   .action(rejectionsCommand);
+
+registerTelegramCommands(program);
 
 await program.parseAsync(process.argv);

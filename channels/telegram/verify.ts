@@ -1,0 +1,29 @@
+import type { InboundRequest, SignedRequest } from '../../src/channel.js';
+import { RejectedError } from '../../src/errors.js';
+import { header } from '../../src/http/parse.js';
+import { verifyToken } from '../../src/verify/token.js';
+import type { TelegramAccount } from './config.js';
+
+/**
+ * Telegram sends the `secret_token` given to setWebhook back in `X-Telegram-Bot-Api-Secret-Token`
+ * on every webhook request; there is no signature over the body.
+ * https://core.telegram.org/bots/api#setwebhook
+ */
+export const secretHeader = 'x-telegram-bot-api-secret-token';
+
+export function verifyTelegram(req: InboundRequest, account: TelegramAccount): void {
+  // Polling accounts have no webhook: nothing posted to their URL is Telegram's (fail closed).
+  const verdict = verifyToken(header(req, secretHeader), account.secretToken ?? []);
+  if (verdict === 'missing') throw new RejectedError('missing_signature');
+  if (verdict === 'mismatch') throw new RejectedError('bad_signature');
+}
+
+/** The headers Telegram would send; the first listed secret token is the one registered. */
+export function signTelegram(account: TelegramAccount): SignedRequest {
+  const token = account.secretToken?.[0];
+  return {
+    method: 'POST',
+    path: `/telegram/${account.account}`,
+    headers: { 'content-type': 'application/json', ...(token ? { [secretHeader]: token } : {}) },
+  };
+}
