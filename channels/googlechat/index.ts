@@ -1,0 +1,35 @@
+import { z } from 'zod';
+import type { ChannelAdapter } from '../../src/channel.js';
+import { type GoogleChatAccount, googleChatAccount } from './config.js';
+import { acceptsGoogleChat, receiveGoogleChat } from './normalize.js';
+import { verifyGoogleChat } from './verify.js';
+
+/**
+ * Google Chat apps on an HTTP endpoint: `POST /google-chat/{account}`. No `sign()`: the bearer JWT
+ * is signed with Google's private keys, so no one outside Google can make a request this route
+ * accepts (tests sign with their own keys served as `certsUrl`).
+ */
+export const googlechat = {
+  name: 'googlechat',
+  configKey: 'googleChat',
+  urlName: 'google-chat',
+  accounts: z.array(googleChatAccount),
+  accountId: (a) => a.account,
+  queueOf: (a) => a.queue,
+  warnings: (a) =>
+    a.subscription
+      ? [
+          `googleChat account "${a.account}" sets subscription ${a.subscription}, but the Pub/Sub pull loop is not running yet: only the HTTP route receives events`,
+        ]
+      : [],
+  routes: [
+    {
+      path: '/google-chat/:account',
+      methods: ['POST'],
+      accepts: acceptsGoogleChat,
+      verify: (req, account, ctx) => verifyGoogleChat(req, account, ctx.now()),
+      // An empty synchronous reply: the Chat app answers later through the API, if at all.
+      receive: (req) => ({ events: [receiveGoogleChat(req)], reply: () => ({ status: 200, body: {} }) }),
+    },
+  ],
+} satisfies ChannelAdapter<GoogleChatAccount>;

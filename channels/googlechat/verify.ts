@@ -1,0 +1,64 @@
+import type { JWTVerifyGetKey } from 'jose';
+import type { InboundRequest } from '../../src/channel.js';
+import { RejectedError } from '../../src/errors.js';
+import { header } from '../../src/http/parse.js';
+import { type JwtRules, verifyJwt, x509KeySet } from '../../src/verify/jwt.js';
+import { bearerToken } from '../../src/verify/token.js';
+import { chatServiceAccount, type GoogleChatAccount } from './config.js';
+
+/**
+ * Google Chat sends `Authorization: Bearer <JWT>`
+ * (https://developers.google.com/workspace/chat/verify-requests-from-chat). Which token depends on
+ * the app's authentication audience:
+ * - project number: a JWT issued by chat@system.gserviceaccount.com, `aud` = the project number,
+ *   signed by the keys in that account's x509 map;
+ * - HTTP endpoint URL: a Google OIDC ID token, `aud` = the URL exactly, `email` = the sender's
+ *   service account with `email_verified`. Issuers, clock skew and the PEM certs URL are
+ *   google-auth-library's OAuth2Client.verifyIdToken (ISSUERS_, CLOCK_SKEW_SECS_ = 300).
+ * Google signs with RS256 only; anything else is refused.
+ */
+export const googleIssuers = ['https://accounts.google.com', 'accounts.google.com'];
+const clockToleranceSec = 300;
+
+const keySets = new Map<string, JWTVerifyGetKey>();
+
+/** One cached key set per URL: certificates are fetched once and refetched on an unknown kid. */
+function keysAt(url: string): JWTVerifyGetKey {
+  let keys = keySets.get(url);
+  if (!keys) {
+    keys = x509KeySet(url);
+    keySets.set(url, keys);
+  }
+  return keys;
+}
+
+export function googleChatRules(account: GoogleChatAccount): JwtRules {
+  return {
+    issuer: account.mode === 'project-number' ? chatServiceAccount : googleIssuers,
+    audience: account.audience,
+    algorithms: ['RS256'],
+    clockToleranceSec,
+  };
+}
+
+export async function verifyGoogleChat(
+  req: InboundRequest,
+  account: GoogleChatAccount,
+  nowMs: number,
+): Promise<void> {
+  const token = bearerToken(header(req, 'authorization'));
+  const verdict = await verifyJwt(token, keysAt(account.certsUrl), googleChatRules(account), nowMs);
+  if (!verdict.ok) {
+    if (verdict.reason === 'missing') throw new RejectedError('missing_signature');
+    throw new RejectedError('bad_signature', {
+      why: verdict.reason === 'expired' ? 'token expired' : 'token invalid',
+    });
+  }
+  if (account.mode === 'endpoint-url') {
+    // Any Google service account can get an ID token for our URL: only the Chat app's own counts.
+    const { email, email_verified: verified } = verdict.payload;
+    if (email !== account.serviceAccountEmail || verified !== true) {
+      throw new RejectedError('bad_signature', { why: 'token not issued to the Chat service account' });
+    }
+  }
+}
