@@ -157,6 +157,8 @@ export interface SignedRequest {
   readonly method: HttpMethod;
   readonly path: string;
   readonly headers: Readonly<Record<string, string>>;
+  /** When signing changes the body (Graph's clientState lives inside it), the body to send. */
+  readonly body?: Buffer;
 }
 
 /** Any channel, for registries and hosts that only move accounts between its own methods. */

@@ -75,7 +75,8 @@ export class RejectionLog {
     ];
     this.redis.xadd(key, 'MAXLEN', '~', String(maxEntries), '*', ...fields).catch(() => {});
     if (++this.#writes % 100 === 1) {
-      this.redis.xtrim(key, 'MINID', '~', String(input.at - keepMs)).catch(() => {});
+      // Stream ids come from Redis's clock, so trim by real time, never an injected one.
+      this.redis.xtrim(key, 'MINID', '~', String(Date.now() - keepMs)).catch(() => {});
     }
   }
 

@@ -36,7 +36,7 @@ export function signCommand(target: string, flags: { config?: string; data?: str
     const parts = [`curl -i -X ${signed.method} ${shellQuote(base + signed.path)}`];
     for (const [name, value] of Object.entries(signed.headers))
       parts.push(`-H ${shellQuote(`${name}: ${value}`)}`);
-    parts.push(`--data-binary ${shellQuote(body.toString('utf8'))}`);
+    parts.push(`--data-binary ${shellQuote((signed.body ?? body).toString('utf8'))}`);
     process.stdout.write(`${parts.join(' \\\n  ')}\n`);
   } catch (err) {
     fail(err);

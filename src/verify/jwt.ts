@@ -83,7 +83,9 @@ export async function verifyJwt(
     if (
       err instanceof errors.JWKSTimeout ||
       err instanceof errors.JWKSInvalid ||
-      !(err instanceof errors.JOSEError)
+      !(err instanceof errors.JOSEError) ||
+      // jose reports a key endpoint answering non-200 as a bare JOSEError: that is unavailability too.
+      err.constructor === errors.JOSEError
     ) {
       throw new UnavailableError(`signing keys could not be fetched: ${errorMessage(err)}`, { cause: err });
     }
