@@ -1,0 +1,186 @@
+import { errors, type JWTVerifyGetKey } from 'jose';
+import type { InboundRequest, Reply, RouteContext } from '../../src/channel.js';
+import { RejectedError, type RejectReason } from '../../src/errors.js';
+import { parseJsonObject } from '../../src/http/parse.js';
+import { safeEqualAny } from '../../src/verify/compare.js';
+import { jwksKeySet, verifyJwt } from '../../src/verify/jwt.js';
+import type { TeamsAccount } from './config.js';
+import { decryptContent, isEncryptedContent } from './decrypt.js';
+
+/**
+ * Microsoft Graph change notifications carry no header signature: authenticity is the subscription's
+ * `clientState` inside every `value[]` item ("Processing the change notification",
+ * https://learn.microsoft.com/graph/change-notifications-delivery-webhooks), plus, for rich
+ * notifications, the batch's `validationTokens` and each item's `dataSignature`
+ * (https://learn.microsoft.com/graph/change-notifications-with-resource-data).
+ */
+
+/** "Microsoft Graph Change Tracking": the `appid` of every genuine validation token. */
+export const graphChangeTrackingAppId = '0bf30f3b-4a52-48df-9a82-234910c4a086';
+
+/** One authenticated item of a batch; `resource` is the decrypted resource of a rich notification. */
+export interface GraphItem {
+  readonly item: Record<string, unknown>;
+  readonly resource?: unknown;
+}
+
+interface Dropped {
+  readonly index: number;
+  readonly reason: RejectReason;
+  readonly why: string;
+  readonly subscriptionId?: string;
+}
+
+/**
+ * `?validationToken=` on POST or GET, answered before any parsing with the URL-decoded token as
+ * `text/plain` (URLSearchParams decodes `+` as a space). An account without a clientState does not
+ * take Graph notifications, so it does not validate subscriptions either: verify answers 401.
+ */
+export function graphHandshake(req: InboundRequest, account: TeamsAccount): Reply | undefined {
+  const token = req.query.get('validationToken');
+  if (token === null || account.clientState === undefined) return undefined;
+  return { status: 200, contentType: 'text/plain', body: token };
+}
+
+const accepted = new WeakMap<InboundRequest, readonly GraphItem[]>();
+
+/** The items `verifyGraph` accepted for this request. */
+export function graphItems(req: InboundRequest): readonly GraphItem[] {
+  const items = accepted.get(req);
+  if (!items) throw new Error('bug: Graph notifications received without verification');
+  return items;
+}
+
+export async function verifyGraph(
+  req: InboundRequest,
+  account: TeamsAccount,
+  ctx: RouteContext,
+): Promise<void> {
+  if (account.clientState === undefined) {
+    throw new RejectedError('bad_signature', {
+      why: 'Graph notifications are not configured for this account (no clientState)',
+    });
+  }
+  if (req.method !== 'POST') throw new RejectedError('bad_body', { why: 'GET without validationToken' });
+  const batch = parseJsonObject(req);
+  if (!Array.isArray(batch.value)) throw new RejectedError('bad_body', { why: 'no value array' });
+
+  const items: GraphItem[] = [];
+  const dropped: Dropped[] = [];
+  let tokens: Promise<string | undefined> | undefined;
+  for (const [index, raw] of (batch.value as unknown[]).entries()) {
+    const drop = (reason: RejectReason, why: string) => {
+      const subscriptionId =
+        isObject(raw) && typeof raw.subscriptionId === 'string' ? raw.subscriptionId : undefined;
+      dropped.push({ index, reason, why, ...(subscriptionId ? { subscriptionId } : {}) });
+    };
+    if (!isObject(raw)) {
+      drop('bad_body', 'item is not an object');
+      continue;
+    }
+    const clientState = raw.clientState;
+    if (typeof clientState !== 'string' || clientState === '') {
+      drop('missing_signature', 'no clientState');
+      continue;
+    }
+    if (!safeEqualAny(clientState, account.clientState)) {
+      drop('bad_signature', 'clientState mismatch');
+      continue;
+    }
+    if (raw.encryptedContent === undefined || account.decryptionKey === undefined) {
+      items.push({ item: raw });
+      continue;
+    }
+    if (!isEncryptedContent(raw.encryptedContent)) {
+      drop('bad_body', 'encryptedContent lacks data, dataKey or dataSignature');
+      continue;
+    }
+    // One check per batch: "Microsoft Graph generates a single token for each distinct app and tenant pair".
+    tokens ??= validationTokensProblem(batch.validationTokens, account, ctx.now());
+    const problem = await tokens;
+    if (problem) {
+      drop('bad_signature', problem);
+      continue;
+    }
+    const result = decryptContent(raw.encryptedContent, account.decryptionKey);
+    if (result.ok) items.push({ item: raw, resource: result.resource });
+    else drop(result.reason, result.why);
+  }
+
+  if (items.length === 0) {
+    const auth = dropped.filter((d) => d.reason !== 'bad_body');
+    // No item to trust: 401 (nothing queued), or 400 when every item was unreadable rather than unsigned.
+    const reason: RejectReason =
+      dropped.length > 0 && auth.length === 0
+        ? 'bad_body'
+        : auth.length > 0 && auth.every((d) => d.reason === 'missing_signature')
+          ? 'missing_signature'
+          : 'bad_signature';
+    throw new RejectedError(reason, { items: dropped.length, why: dropped[0]?.why ?? 'empty value array' });
+  }
+  for (const d of dropped) {
+    ctx.reject(d.reason, {
+      item: d.index,
+      why: d.why,
+      ...(d.subscriptionId ? { subscriptionId: d.subscriptionId } : {}),
+    });
+  }
+  accepted.set(req, items);
+}
+
+const keySets = new Map<string, JWTVerifyGetKey>();
+
+function keySetFor(url: string): JWTVerifyGetKey {
+  let keys = keySets.get(url);
+  if (!keys) {
+    const remote = jwksKeySet(url);
+    // jose reports a non-200 key endpoint as a bare JOSEError, which verifyJwt would take for a bad
+    // token (401); it is the endpoint's fault, so make it a JWKSInvalid (503, Graph retries).
+    keys = async (header, token) => {
+      try {
+        return await remote(header, token);
+      } catch (err) {
+        if (err instanceof errors.JOSEError && err.constructor === errors.JOSEError) {
+          throw new errors.JWKSInvalid(err.message, { cause: err });
+        }
+        throw err;
+      }
+    };
+    keySets.set(url, keys);
+  }
+  return keys;
+}
+
+/**
+ * "How to validate": every token must be unexpired, signed by the Microsoft identity platform,
+ * issued by the subscribing tenant for our app (audience), and its `appid` must be Graph's change
+ * notification publisher. Returns what is wrong, or undefined. Key endpoint failures throw (503).
+ */
+async function validationTokensProblem(
+  tokens: unknown,
+  account: TeamsAccount,
+  nowMs: number,
+): Promise<string | undefined> {
+  const { tenantId, clientId } = account.credentials ?? {};
+  if (tenantId === undefined || clientId === undefined)
+    return 'no credentials.tenantId/clientId to check validationTokens';
+  if (!Array.isArray(tokens) || tokens.length === 0) return 'no validationTokens';
+  const rules = {
+    issuer: `https://sts.windows.net/${tenantId}/`,
+    audience: clientId,
+    algorithms: ['RS256'],
+    clockToleranceSec: 300,
+  };
+  for (const token of tokens) {
+    if (typeof token !== 'string') return 'validationTokens holds a non-string';
+    const verdict = await verifyJwt(token, keySetFor(account.validationJwksUrl), rules, nowMs);
+    if (!verdict.ok) return `validation token ${verdict.reason}`;
+    if (verdict.payload.appid !== graphChangeTrackingAppId)
+      return 'validation token appid is not Microsoft Graph Change Tracking';
+  }
+  return undefined;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

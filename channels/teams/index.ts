@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import type { ChannelAdapter, InboundRequest, SignedRequest } from '../../src/channel.js';
+import { RelayError } from '../../src/errors.js';
+import { isJson } from '../../src/http/parse.js';
+import { normalizeActivity } from './bot-normalize.js';
+import { verifiedActivity, verifyBot } from './bot-verify.js';
+import { type TeamsAccount, teamsAccount } from './config.js';
+import { normalizeGraphItem } from './graph-normalize.js';
+import { graphHandshake, graphItems, verifyGraph } from './graph-verify.js';
+
+const acceptsJson = (mediaType: string | undefined, req: InboundRequest) =>
+  req.method === 'GET' || isJson(mediaType);
+
+/**
+ * Graph has no header signature: a request is "signed" when every notification in its body carries
+ * the account's clientState (see `withClientState`). Bot Framework JWTs are signed by Microsoft and
+ * cannot be produced by hand, so only the Graph route can be signed.
+ */
+function signTeams(account: TeamsAccount, body: Buffer): SignedRequest {
+  if (account.clientState === undefined) {
+    throw new RelayError(
+      'cannot_sign',
+      `[teams] account "${account.account}" has no clientState; Bot Framework requests carry a JWT signed by Microsoft and cannot be signed by hand`,
+    );
+  }
+  return {
+    method: 'POST',
+    path: `/teams/${account.account}/notifications`,
+    headers: { 'content-type': 'application/json' },
+    body: withClientState(account, body),
+  };
+}
+
+/** A notification body this account accepts: the first configured clientState written into every `value[]` item. */
+export function withClientState(account: TeamsAccount, body: Buffer): Buffer {
+  const batch = JSON.parse(body.toString('utf8')) as { value?: Array<Record<string, unknown>> };
+  for (const item of batch.value ?? []) item.clientState = account.clientState?.[0];
+  return Buffer.from(JSON.stringify(batch));
+}
+
+/** Microsoft Teams: Graph change notifications and Bot Framework activities. */
+export const teams = {
+  name: 'teams',
+  configKey: 'teams',
+  urlName: 'teams',
+  accounts: z.array(teamsAccount),
+  accountId: (a) => a.account,
+  queueOf: (a) => a.queue,
+  warnings: (a) =>
+    a.subscriptions.length > 0
+      ? [
+          `account ${a.account}: ${a.subscriptions.length} Graph subscription(s) configured, but subscription management is not running yet: create and renew them yourself (POST ${a.graphUrl}/subscriptions)`,
+        ]
+      : [],
+  routes: [
+    {
+      path: '/teams/:account/notifications',
+      methods: ['POST', 'GET'],
+      accepts: acceptsJson,
+      handshake: graphHandshake,
+      verify: verifyGraph,
+      receive: (req) => ({
+        events: graphItems(req).map(normalizeGraphItem),
+        reply: (ids) => ({ status: 202, body: { ids } }),
+      }),
+    },
+    {
+      path: '/teams/:account/messages',
+      methods: ['POST'],
+      accepts: (mediaType) => isJson(mediaType),
+      verify: (req, account, ctx) => verifyBot(req, account, ctx.now()),
+      receive: (req) => ({
+        events: [normalizeActivity(verifiedActivity(req))],
+        reply: () => ({ status: 200 }),
+      }),
+    },
+  ],
+  sign: signTeams,
+} satisfies ChannelAdapter<TeamsAccount>;
