@@ -1,0 +1,139 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exampleAccount as googleChat } from '../channels/googlechat/fixtures/config.js';
+import { channels } from '../channels/index.js';
+import { exampleAccount as slack } from '../channels/slack/fixtures/config.js';
+import { exampleAccount as teams } from '../channels/teams/fixtures/config.js';
+import { exampleAccount as telegram } from '../channels/telegram/fixtures/config.js';
+import { exampleAccount as webhook } from '../channels/webhook/fixtures/config.js';
+import { exampleAccount as whatsapp } from '../channels/whatsapp/fixtures/config.js';
+import type { AnyChannel } from '../src/channel.js';
+import { eventId } from '../src/queue/envelope.js';
+import { startTestRelay, type TestRelay } from './support/relay.js';
+
+/**
+ * Properties every channel in the registry must have, checked over the registry itself so a new
+ * channel is covered the moment it is registered.
+ */
+const examples: Partial<Record<keyof typeof channels, unknown>> = {
+  webhook,
+  whatsapp,
+  slack,
+  telegram,
+  teams,
+  googleChat,
+};
+
+/** Any provider URL in an example points at a closed loopback port: this suite must never reach a provider. */
+function offline<T>(value: T): T {
+  if (typeof value === 'string')
+    return (
+      /^https?:\/\//.test(value) ? value.replace(/^https?:\/\/[^/]+/, 'http://127.0.0.1:9') : value
+    ) as T;
+  if (Array.isArray(value)) return value.map(offline) as T;
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, offline(v)])) as T;
+  return value;
+}
+
+const registry = Object.entries(channels) as Array<[string, AnyChannel]>;
+const withRoutes = registry.filter(([, c]) => c.routes.length > 0);
+
+let t: TestRelay;
+let accounts: Map<string, unknown>;
+beforeAll(async () => {
+  const configured = Object.fromEntries(
+    Object.entries(examples).map(([key, account]) => [key, [offline(account)]]),
+  );
+  t = await startTestRelay({ channels: configured });
+  const { parseConfig } = await import('../src/config/load.js');
+  const parsed = parseConfig({ channels: configured }, {}).channels as Record<string, unknown[]>;
+  accounts = new Map(Object.entries(parsed).map(([key, list]) => [key, list[0]]));
+});
+afterAll(() => t.close());
+
+function pathFor(channel: AnyChannel, routePath: string, account: unknown): string {
+  const id = channel.accountId(account);
+  const [group, trigger] = id.split('/');
+  return routePath
+    .replace(':account', id)
+    .replace(':group', group ?? '')
+    .replace(':trigger', trigger ?? '');
+}
+
+describe('registry', () => {
+  it.each(registry)(
+    '%s: keyed by its config key, routes under its own URL name, every route verified',
+    (key, channel) => {
+      expect(channel.configKey).toBe(key);
+      expect(channel.name).toMatch(/^[a-z]+$/);
+      for (const route of channel.routes) {
+        expect(route.path.startsWith(`/${channel.urlName}/`)).toBe(true);
+        expect(typeof route.verify).toBe('function');
+        expect(route.methods.length).toBeGreaterThan(0);
+      }
+    },
+  );
+
+  it('every channel with inbound routes has an example account here', () => {
+    for (const [key] of withRoutes)
+      expect(examples, `add channels/${key}/fixtures/config.ts to this suite`).toHaveProperty(key);
+  });
+
+  it('event ids are valid BullMQ job ids whatever the provider key', () => {
+    for (const key of ['123456', 'a:b:c', 'x'.repeat(5000), 'émoji 😀', '']) {
+      const id = eventId('telegram', 'acct', key);
+      expect(id).not.toContain(':');
+      expect(id).not.toMatch(/^\d+$/);
+      expect(id.length).toBeLessThan(100);
+    }
+  });
+});
+
+describe('every route refuses an unsigned request and queues nothing', () => {
+  const cases = withRoutes.flatMap(([key, channel]) =>
+    channel.routes.flatMap((route) => route.methods.map((method) => [key, method, route.path] as const)),
+  );
+  it.each(cases)('%s %s %s', async (key, method, routePath) => {
+    const channel = channels[key as keyof typeof channels] as AnyChannel;
+    const before = (await t.jobs()).length;
+    const res = await fetch(t.url + pathFor(channel, routePath, accounts.get(key)), {
+      method,
+      ...(method === 'GET'
+        ? {}
+        : { body: '{"unsigned":true}', headers: { 'content-type': 'application/json' } }),
+    });
+    // 400 where the proof lives in the body (Graph clientState) and the body has none to check.
+    expect([400, 401, 403]).toContain(res.status);
+    expect((await t.jobs()).length).toBe(before);
+  });
+});
+
+describe('signed fixtures: never a 5xx, and what is accepted is queued', () => {
+  const cases = withRoutes
+    .filter(([, c]) => typeof c.sign === 'function')
+    .flatMap(([key]) => {
+      const dir = new URL(
+        `../channels/${key === 'googleChat' ? 'googlechat' : key}/fixtures/`,
+        import.meta.url,
+      );
+      return readdirSync(dir)
+        .filter((f) => f.endsWith('.json'))
+        .map((f) => [key, f, readFileSync(new URL(f, dir))] as const);
+    });
+  it.each(cases)('%s %s', async (key, _file, body) => {
+    const channel = channels[key as keyof typeof channels] as AnyChannel;
+    const signed = channel.sign?.(accounts.get(key), body, Date.now());
+    if (!signed) throw new Error('no signer');
+    const res = await fetch(t.url + signed.path, {
+      method: signed.method,
+      body: new Uint8Array(signed.body ?? body),
+      headers: signed.headers,
+    });
+    expect(res.status).toBeLessThan(500);
+    if (res.status === 202 || res.status === 200) {
+      const jobs = await t.jobs();
+      for (const job of jobs) expect(job.id).not.toContain(':');
+    }
+  });
+});
