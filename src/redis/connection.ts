@@ -19,6 +19,8 @@ function roleOptions(role: RedisRole): RedisOptions {
     case 'producer':
       return {
         enableOfflineQueue: false,
+        // Concurrent requests' EVALSHAs share one write: measured -42% Redis CPU per job (docs/performance.md).
+        enableAutoPipelining: true,
         maxRetriesPerRequest: 0,
         commandTimeout: enqueueTimeoutMs,
         connectTimeout: enqueueTimeoutMs,
