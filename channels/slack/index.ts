@@ -3,9 +3,13 @@ import type { ChannelAdapter } from '../../src/channel.js';
 import { header } from '../../src/http/parse.js';
 import { type SlackAccount, slackAccount } from './config.js';
 import { acceptsSlack, receiveSlack, sslCheck } from './normalize.js';
+import { socketModeLoop } from './socket-mode.js';
 import { signSlack, verifySlack } from './verify.js';
 
-/** Slack Events API, interactivity and slash commands over HTTP: `POST /slack/{account}/events`. */
+/**
+ * Slack Events API, interactivity and slash commands over HTTP (`POST /slack/{account}/events`)
+ * and over Socket Mode when the account has an `appToken`.
+ */
 export const slack = {
   name: 'slack',
   configKey: 'slack',
@@ -13,12 +17,8 @@ export const slack = {
   accounts: z.array(slackAccount),
   accountId: (a) => a.account,
   queueOf: (a) => a.queue,
-  warnings: (a) =>
-    a.appToken
-      ? [
-          `slack account "${a.account}" sets appToken, but Socket Mode is not running yet: only the HTTP route receives events`,
-        ]
-      : [],
+  // With an app-level token, Slack delivers over Socket Mode (outbound), and the route stays for HTTP.
+  loops: (a) => (a.appToken?.[0] ? [socketModeLoop(a)] : []),
   routes: [
     {
       path: '/slack/:account/events',

@@ -116,15 +116,15 @@ describe('slack signature', () => {
 });
 
 describe('slack config', () => {
-  it('takes a rotation list, an optional appToken, and warns that Socket Mode is not running yet', () => {
+  it('takes a rotation list, and runs a Socket Mode loop only for an account with an appToken', () => {
     const [a, b] = slack.accounts.parse([
       { account: 'a', signingSecret: 's1' },
       { account: 'b', signingSecret: ['s2', 's3'], appToken: 'xapp-1-A-1-x', queue: 'slack-b' },
     ]);
     expect(a?.signingSecret).toEqual(['s1']);
     expect(a?.apiUrl).toBe('https://slack.com/api/');
-    expect(slack.warnings(a as NonNullable<typeof a>)).toEqual([]);
-    expect(slack.warnings(b as NonNullable<typeof b>).join()).toMatch(/Socket Mode is not running yet/);
+    expect(slack.loops(a as NonNullable<typeof a>)).toEqual([]);
+    expect(slack.loops(b as NonNullable<typeof b>).map((l) => l.name)).toEqual(['socket-mode']);
     expect(slack.queueOf(b as NonNullable<typeof b>)).toBe('slack-b');
   });
 

@@ -31,6 +31,9 @@ export class QueueSet {
         prefix: this.config.redis.prefix,
         defaultJobOptions: jobDefaults(this.config.queue),
         skipWaitingForReady: true,
+        // BullMQ's lazy start-up check would cache a failure forever when a queue is first used
+        // while Redis is down; the relay checks the version once at start instead (checkRedisVersion).
+        skipVersionCheck: true,
       });
       // Errors surface on the calls that fail; the queue's own error event would only repeat them.
       queue.on('error', () => {});

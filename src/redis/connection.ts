@@ -81,3 +81,13 @@ export function waitForReady(client: RedisClient, timeoutMs: number): Promise<vo
     client.on('error', onError);
   });
 }
+
+/** BullMQ needs Redis 5 and recommends 6.2; checked once at start (queues skip BullMQ's own lazy check). */
+export async function checkRedisVersion(client: RedisClient): Promise<{ version: string; warning?: string }> {
+  const info = await client.info('server');
+  const version = /redis_version:([\d.]+)/.exec(info)?.[1] ?? '0';
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  if (major < 5) throw new Error(`Redis ${version} is too old: BullMQ needs 5.0 or later (6.2 or later recommended)`);
+  if (major < 6 || (major === 6 && minor < 2)) return { version, warning: `Redis ${version}: 6.2 or later is recommended for BullMQ` };
+  return { version };
+}
