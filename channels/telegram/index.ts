@@ -2,10 +2,14 @@ import { z } from 'zod';
 import type { ChannelAdapter } from '../../src/channel.js';
 import { type TelegramAccount, telegramAccount } from './config.js';
 import { acceptsTelegram, receiveTelegram } from './normalize.js';
+import { pollingLoop } from './polling.js';
 import { signTelegram, verifyTelegram } from './verify.js';
 import { webhookLoop } from './webhook.js';
 
-/** Telegram bots: `POST /telegram/{account}` (webhook mode), registered with setWebhook at start. */
+/**
+ * Telegram bots: `POST /telegram/{account}` (webhook mode, registered with setWebhook at start), or
+ * a getUpdates long poll (polling mode, for relays without public inbound).
+ */
 export const telegram = {
   name: 'telegram',
   configKey: 'telegram',
@@ -13,14 +17,7 @@ export const telegram = {
   accounts: z.array(telegramAccount),
   accountId: (a) => a.account,
   queueOf: (a) => a.queue,
-  warnings: (a) =>
-    a.mode === 'polling'
-      ? [
-          `telegram account "${a.account}": mode polling is not implemented yet, so this bot receives no updates; use mode: webhook with publicUrl`,
-        ]
-      : [],
-  // Polling (getUpdates) is the outbound-loops issue's work; until then it runs no loop.
-  loops: (a) => (a.mode === 'webhook' ? [webhookLoop(a)] : []),
+  loops: (a) => (a.mode === 'webhook' ? [webhookLoop(a)] : [pollingLoop(a)]),
   routes: [
     {
       path: '/telegram/:account',

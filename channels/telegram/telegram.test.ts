@@ -122,8 +122,13 @@ describe('telegram: rejected requests make no job', () => {
 });
 
 describe('telegram: operator feedback', () => {
-  it('warns at start that polling is not implemented yet', () => {
-    expect(t.logs.join('\n')).toMatch(/telegram account \\?"poller\\?": mode polling is not implemented yet/);
+  it('runs the polling loop for a polling account, retrying an unreachable Bot API without naming the token', async () => {
+    const deadline = Date.now() + 10_000;
+    while (!t.logs.some((l) => l.includes('unreachable (deleteWebhook)')) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    const line = t.logs.find((l) => l.includes('unreachable (deleteWebhook)')) ?? '';
+    expect(line).toMatch(/"loop":"polling".*Telegram Bot API at http:\/\/127\.0\.0\.1:1 unreachable/);
+    expect(t.logs.join('\n')).not.toMatch(/not implemented/);
   });
 
   it('reports in /readyz that webhook registration needs publicUrl', async () => {

@@ -3,13 +3,25 @@ import type { AddressInfo } from 'node:net';
 
 /**
  * A local stand-in for the Telegram Bot API (`POST {apiRoot}/bot<token>/<method>`), on port 0.
- * Speaks setWebhook, getWebhookInfo, deleteWebhook and getMe, records every call, and can be told
- * to answer the next call of a method with an error (429 with retry_after, 500, …).
+ * Speaks setWebhook, getWebhookInfo, deleteWebhook, getMe and getUpdates, records every call, and
+ * can be told to answer the next call of a method with an error (429 with retry_after, 500, …).
+ *
+ * getUpdates as Telegram documents it (https://core.telegram.org/bots/api#getupdates): 409 while a
+ * webhook is set; `offset` confirms (forgets) every update below it; with nothing pending the
+ * request is held up to `timeout` seconds and answered as soon as an update is offered; a second
+ * getUpdates while one is held ends the first with 409 "terminated by other getUpdates request".
  */
 export interface BotApiCall {
   readonly method: string;
   readonly token: string;
   readonly params: Record<string, unknown>;
+  /** Date.now() when the request arrived. */
+  readonly at: number;
+}
+
+export interface TelegramUpdate {
+  readonly update_id: number;
+  readonly [field: string]: unknown;
 }
 
 export interface FakeWebhookState {
@@ -34,6 +46,12 @@ export interface FakeBotApi {
   /** What getWebhookInfo reports; tests change it to simulate drift. */
   readonly webhook: FakeWebhookState;
   callsOf(method: string): BotApiCall[];
+  /** Updates Telegram holds for the bot; a held getUpdates is answered at once. */
+  offer(...updates: TelegramUpdate[]): void;
+  /** update_ids in the order getUpdates returned them (a redelivery appears twice). */
+  readonly delivered: number[];
+  /** How often a getUpdates ended another one still held (two pollers on one bot). */
+  readonly conflicts: number;
   /** The next call of `method` gets this answer instead of the normal one. */
   failNext(method: string, reply: FakeReply): void;
   /** Resolves once `method` has been called at least `count` times. */
@@ -67,8 +85,32 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
+const conflictWebhook: FakeReply = {
+  status: 409,
+  body: {
+    ok: false,
+    error_code: 409,
+    description:
+      "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
+  },
+};
+const conflictOtherPoll: FakeReply = {
+  status: 409,
+  body: {
+    ok: false,
+    error_code: 409,
+    description:
+      'Conflict: terminated by other getUpdates request; make sure that only one bot instance is running',
+  },
+};
+
 export async function startFakeBotApi(token: string): Promise<FakeBotApi> {
   const calls: BotApiCall[] = [];
+  let pending: TelegramUpdate[] = [];
+  const delivered: number[] = [];
+  let conflicts = 0;
+  /** The getUpdates being held, if any: answer() ends it. */
+  let held: { answer(reply: FakeReply): void; limit: number } | undefined;
   const failures = new Map<string, FakeReply[]>();
   const waiters: Array<() => void> = [];
   const webhook: FakeWebhookState = {
@@ -129,6 +171,49 @@ export async function startFakeBotApi(token: string): Promise<FakeBotApi> {
     }
   };
 
+  const updatesReply = (limit: number): FakeReply => {
+    const batch = pending.slice(0, limit);
+    delivered.push(...batch.map((u) => u.update_id));
+    return { status: 200, body: { ok: true, result: batch } };
+  };
+
+  const getUpdates = (params: Record<string, unknown>, res: ServerResponse): void => {
+    if (webhook.url !== '') {
+      send(res, conflictWebhook.status, conflictWebhook.body);
+      return;
+    }
+    if (typeof params.offset === 'number') {
+      const offset = params.offset;
+      pending = pending.filter((u) => u.update_id >= offset);
+    }
+    if (held) {
+      conflicts++;
+      held.answer(conflictOtherPoll);
+    }
+    const limit = typeof params.limit === 'number' ? params.limit : 100;
+    const timeoutSec = typeof params.timeout === 'number' ? params.timeout : 0;
+    if (pending.length > 0 || timeoutSec <= 0) {
+      const reply = updatesReply(limit);
+      send(res, reply.status, reply.body);
+      return;
+    }
+    const timer = setTimeout(() => me.answer(updatesReply(limit)), timeoutSec * 1000);
+    const me = {
+      limit,
+      answer(reply: FakeReply) {
+        clearTimeout(timer);
+        if (held === me) held = undefined;
+        if (!res.writableEnded) send(res, reply.status, reply.body);
+      },
+    };
+    held = me;
+    // The client gave up (aborted): nothing to answer, and no conflict with its next call.
+    res.on('close', () => {
+      clearTimeout(timer);
+      if (held === me) held = undefined;
+    });
+  };
+
   const server = createServer(async (req, res) => {
     const match = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(new URL(req.url ?? '/', 'http://x').pathname);
     if (!match || req.method !== 'POST')
@@ -140,11 +225,14 @@ export async function startFakeBotApi(token: string): Promise<FakeBotApi> {
     } catch {
       return send(res, 400, { ok: false, error_code: 400, description: 'Bad Request: invalid JSON' });
     }
-    calls.push({ method, token: callToken, params });
+    calls.push({ method, token: callToken, params, at: Date.now() });
     for (const wake of waiters.splice(0)) wake();
     if (callToken !== token)
       return send(res, 401, { ok: false, error_code: 401, description: 'Unauthorized' });
-    const reply = failures.get(method)?.shift() ?? answer(method, params);
+    const failure = failures.get(method)?.shift();
+    if (failure) return send(res, failure.status, failure.body);
+    if (method === 'getUpdates') return getUpdates(params, res);
+    const reply = answer(method, params);
     send(res, reply.status, reply.body);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -157,6 +245,14 @@ export async function startFakeBotApi(token: string): Promise<FakeBotApi> {
     calls,
     webhook,
     callsOf,
+    offer(...updates) {
+      pending.push(...updates);
+      if (held) held.answer(updatesReply(held.limit));
+    },
+    delivered,
+    get conflicts() {
+      return conflicts;
+    },
     failNext(method, reply) {
       failures.set(method, [...(failures.get(method) ?? []), reply]);
     },
