@@ -2,10 +2,12 @@ import { z } from 'zod';
 import type { ChannelAdapter } from '../../src/channel.js';
 import { type GoogleChatAccount, googleChatAccount } from './config.js';
 import { acceptsGoogleChat, receiveGoogleChat } from './normalize.js';
+import { pubsubLoop } from './pubsub.js';
 import { verifyGoogleChat } from './verify.js';
 
 /**
- * Google Chat apps on an HTTP endpoint: `POST /google-chat/{account}`. No `sign()`: the bearer JWT
+ * Google Chat apps on an HTTP endpoint: `POST /google-chat/{account}`; with `subscription`, also
+ * (or instead) a Pub/Sub pull of the topic the Chat app publishes to. No `sign()`: the bearer JWT
  * is signed with Google's private keys, so no one outside Google can make a request this route
  * accepts (tests sign with their own keys served as `certsUrl`).
  */
@@ -17,11 +19,12 @@ export const googlechat = {
   accountId: (a) => a.account,
   queueOf: (a) => a.queue,
   warnings: (a) =>
-    a.subscription
+    a.subscription && !a.credentials
       ? [
-          `googleChat account "${a.account}" sets subscription ${a.subscription}, but the Pub/Sub pull loop is not running yet: only the HTTP route receives events`,
+          `googleChat account "${a.account}" sets subscription ${a.subscription} but no credentials: the Pub/Sub pull cannot run; add credentials.serviceAccountFile (or accessToken)`,
         ]
       : [],
+  loops: (a) => (a.subscription ? [pubsubLoop(a)] : []),
   routes: [
     {
       path: '/google-chat/:account',

@@ -105,7 +105,7 @@ describe('google chat config', () => {
     expect(googlechat.warnings(byNumber as NonNullable<typeof byNumber>)).toEqual([]);
   });
 
-  it('accepts the Pub/Sub fields and warns that the pull loop is not running yet', () => {
+  it('accepts the Pub/Sub fields: a subscription runs the pull loop, and without credentials is warned about', () => {
     const [a] = googlechat.accounts.parse([
       {
         account: 'a',
@@ -115,7 +115,12 @@ describe('google chat config', () => {
       },
     ]);
     expect(a?.credentials?.accessToken).toEqual(['t-new', 't-old']);
-    expect(googlechat.warnings(a as NonNullable<typeof a>).join()).toMatch(/pull loop is not running yet/);
+    const account = a as NonNullable<typeof a>;
+    expect(googlechat.warnings(account)).toEqual([]);
+    expect(googlechat.loops(account).map((l) => l.name)).toEqual(['pubsub-pull']);
+    const { credentials: _, ...bare } = account;
+    expect(googlechat.warnings(bare).join()).toMatch(/sets subscription .* but no credentials/);
+    expect(googlechat.loops({ ...bare, subscription: undefined })).toEqual([]);
   });
 
   it('reports every problem at its path', () => {
