@@ -1,0 +1,16 @@
+import { z } from 'zod';
+import type { ChannelAdapter } from '../../src/channel.js';
+import { type GmailAccount, gmailAccount } from './config.js';
+import { gmailPoll } from './poll.js';
+
+/** Gmail mailboxes, polled (users.history.list): no public inbound needed. */
+export const gmail = {
+  name: 'gmail',
+  configKey: 'gmail',
+  urlName: 'gmail',
+  accounts: z.array(gmailAccount),
+  accountId: (a) => a.account,
+  queueOf: (a) => a.queue,
+  routes: [],
+  loops: (a) => [gmailPoll(a)],
+} satisfies ChannelAdapter<GmailAccount>;

@@ -1,0 +1,128 @@
+import type { ChannelEvent, LoopContext, LoopSpec } from '../../src/channel.js';
+import type { GmailAccount } from './config.js';
+import { type GmailAuth, gmailAuth, gmailError, statusOf } from './credentials.js';
+import { Mailbox } from './mailbox.js';
+import { isDraft, normalizeGmailMessage } from './normalize.js';
+
+/** The cursor: where history continues, and when the round that reached it began (ms). */
+export interface GmailPosition {
+  readonly historyId: string;
+  readonly at: number;
+}
+
+/** Gmail's internalDate and our clock disagree a little; dedupe absorbs the overlap. */
+const listMarginMs = 5 * 60_000;
+const getConcurrency = 8;
+
+export function parsePosition(value: string | undefined): GmailPosition | undefined {
+  if (!value) return undefined;
+  try {
+    const p = JSON.parse(value) as Partial<GmailPosition>;
+    if (typeof p.historyId === 'string' && typeof p.at === 'number')
+      return { historyId: p.historyId, at: p.at };
+  } catch {}
+  return undefined;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/**
+ * The Gmail poll loop: the first run records the mailbox's history id (and emits `backfillHours`
+ * of recent mail when asked); every `pollSeconds` after, the messages added since the cursor are
+ * fetched and emitted, and only then does the cursor move.
+ * https://developers.google.com/workspace/gmail/api/guides/sync
+ */
+export function gmailPoll(account: GmailAccount): LoopSpec {
+  // Outlives restarts of `run`, so a cached access token is reused after an error.
+  let auth: GmailAuth | undefined;
+  return {
+    name: 'poll',
+    async run(ctx: LoopContext) {
+      auth ??= gmailAuth(account.credentials, account.account, ctx.log);
+      const mailbox = new Mailbox(account, auth, ctx.signal);
+      try {
+        // Read once per run: while the lease is ours nobody else moves it, and a round that cannot
+        // reach Redis then fails at emit, not before asking Gmail.
+        let position = parsePosition(await ctx.cursor.get());
+        while (!ctx.signal.aborted) {
+          position = await round(ctx, mailbox, account, position);
+          ctx.ok();
+          await sleep(account.pollSeconds * 1000, ctx.signal);
+        }
+      } catch (err) {
+        if (ctx.signal.aborted) return;
+        throw gmailError(err, account.account);
+      }
+    },
+  };
+}
+
+async function round(
+  ctx: LoopContext,
+  mailbox: Mailbox,
+  account: GmailAccount,
+  saved: GmailPosition | undefined,
+): Promise<GmailPosition> {
+  const startedAt = ctx.now();
+  let historyId: string;
+  if (!saved) {
+    historyId = await mailbox.historyId();
+    if (account.backfillHours) {
+      const since = Math.floor((startedAt - account.backfillHours * 3_600_000) / 1000);
+      await emitMessages(ctx, mailbox, await mailbox.receivedSince(since));
+    }
+    ctx.log.info(
+      { historyId, backfillHours: account.backfillHours },
+      'gmail: starting from the current history id',
+    );
+  } else {
+    try {
+      historyId = saved.historyId;
+      for await (const page of mailbox.added(saved.historyId)) {
+        await emitMessages(ctx, mailbox, page.ids);
+        historyId = page.historyId;
+      }
+    } catch (err) {
+      if (statusOf(err) !== 404) throw err;
+      // "If you receive an HTTP 404 error response, your application should perform a full sync":
+      // a fresh history id first, then everything received since the last round, so mail that
+      // arrived in between is covered by one or the other (both, at worst: dedupe).
+      ctx.log.warn(
+        { historyId: saved.historyId },
+        'gmail: history id too old (404); listing mail since the last poll',
+      );
+      historyId = await mailbox.historyId();
+      await emitMessages(
+        ctx,
+        mailbox,
+        await mailbox.receivedSince(Math.floor((saved.at - listMarginMs) / 1000)),
+      );
+    }
+  }
+  const next: GmailPosition = { historyId, at: startedAt };
+  await ctx.cursor.set(JSON.stringify(next));
+  return next;
+}
+
+/** Fetches the messages (a few at a time) and emits them; resolves once they are in Redis. */
+async function emitMessages(ctx: LoopContext, mailbox: Mailbox, ids: readonly string[]): Promise<void> {
+  const unique = [...new Set(ids)];
+  const events: ChannelEvent[] = [];
+  for (let i = 0; i < unique.length; i += getConcurrency) {
+    const batch = await Promise.all(unique.slice(i, i + getConcurrency).map((id) => mailbox.get(id)));
+    for (const message of batch)
+      if (message && !isDraft(message)) events.push(normalizeGmailMessage(message));
+  }
+  if (events.length > 0) await ctx.emit(events);
+}

@@ -1,0 +1,92 @@
+import { z } from 'zod';
+import { httpUrl, name, queueName } from '../../src/config/fields.js';
+import { type IssueSink, resolveSecrets, type SecretList, secretFields } from '../../src/config/secret.js';
+
+export const defaultGraphUrl = 'https://graph.microsoft.com/v1.0';
+export const defaultAuthorityUrl = 'https://login.microsoftonline.com';
+
+/** `{tenantId, clientId, clientSecret}` (client credentials, Mail.Read application permission) or `{accessToken}`. */
+const credentialsInput = z.strictObject({
+  tenantId: z.string().min(1).optional(),
+  clientId: z.string().min(1).optional(),
+  ...secretFields('clientSecret', 'accessToken'),
+  authorityUrl: httpUrl
+    .default(defaultAuthorityUrl)
+    .describe(
+      'Microsoft identity platform host: the token endpoint is {authorityUrl}/{tenantId}/oauth2/v2.0/token',
+    ),
+});
+
+export type OutlookCredentials =
+  | {
+      readonly kind: 'client';
+      readonly tenantId: string;
+      readonly clientId: string;
+      readonly clientSecret: SecretList;
+      readonly authorityUrl: string;
+    }
+  | { readonly kind: 'token'; readonly accessToken: SecretList };
+
+const under = (ctx: IssueSink, prefix: string): IssueSink => ({
+  addIssue: (issue) =>
+    ctx.addIssue(typeof issue === 'string' ? issue : { ...issue, path: [prefix, ...(issue.path ?? [])] }),
+});
+
+function credentialsOf(
+  input: z.output<typeof credentialsInput>,
+  parent: IssueSink,
+): OutlookCredentials | undefined {
+  const ctx = under(parent, 'credentials');
+  const issue = (message: string, path: string) =>
+    ctx.addIssue({ code: 'custom', message, path: [path], input: undefined });
+  if (input.accessToken !== undefined || input.accessTokenFile !== undefined) {
+    const r = resolveSecrets<typeof input, 'accessToken'>(input, ctx, ['accessToken']);
+    if (r.clientSecret !== undefined || r.clientSecretFile !== undefined)
+      issue('give clientSecret or accessToken, not both', 'clientSecret');
+    return { kind: 'token', accessToken: r.accessToken };
+  }
+  const r = resolveSecrets<typeof input, 'clientSecret'>(input, ctx, ['clientSecret']);
+  if (input.tenantId === undefined) issue('required (or use accessToken)', 'tenantId');
+  if (input.clientId === undefined) issue('required (or use accessToken)', 'clientId');
+  if (input.tenantId === undefined || input.clientId === undefined || !r.clientSecret) return undefined;
+  return {
+    kind: 'client',
+    tenantId: input.tenantId,
+    clientId: input.clientId,
+    clientSecret: r.clientSecret,
+    authorityUrl: input.authorityUrl.replace(/\/+$/, ''),
+  };
+}
+
+const accountInput = z.strictObject({
+  account: name,
+  user: z.string().min(1).describe('the mailbox: user principal name, address or id'),
+  folder: z.string().min(1).default('inbox').describe('well-known folder name (inbox) or folder id'),
+  credentials: credentialsInput,
+  pollSeconds: z.number().min(0.1).max(86_400).default(30),
+  backfillHours: z
+    .number()
+    .positive()
+    .max(24 * 365)
+    .optional()
+    .describe('on the first run, also emit mail received this many hours back'),
+  graphUrl: httpUrl.default(defaultGraphUrl),
+  queue: queueName.optional(),
+});
+
+export interface OutlookAccount {
+  readonly account: string;
+  readonly user: string;
+  readonly folder: string;
+  readonly credentials: OutlookCredentials;
+  readonly pollSeconds: number;
+  readonly backfillHours?: number | undefined;
+  readonly graphUrl: string;
+  readonly queue?: string | undefined;
+}
+
+export const outlookAccount = accountInput.transform((input, ctx): OutlookAccount => {
+  const credentials = credentialsOf(input.credentials, ctx);
+  // Undefined only after an issue was reported: the parse fails.
+  return credentials ? { ...input, graphUrl: input.graphUrl.replace(/\/+$/, ''), credentials } : z.NEVER;
+});

@@ -1,0 +1,16 @@
+import { z } from 'zod';
+import type { ChannelAdapter } from '../../src/channel.js';
+import { type OutlookAccount, outlookAccount } from './config.js';
+import { outlookPoll } from './poll.js';
+
+/** Outlook / Exchange Online mailboxes, polled through Microsoft Graph delta: no public inbound needed. */
+export const outlook = {
+  name: 'outlook',
+  configKey: 'outlook',
+  urlName: 'outlook',
+  accounts: z.array(outlookAccount),
+  accountId: (a) => a.account,
+  queueOf: (a) => a.queue,
+  routes: [],
+  loops: (a) => [outlookPoll(a)],
+} satisfies ChannelAdapter<OutlookAccount>;
