@@ -65,6 +65,11 @@ export interface RouteContext {
   readonly log: Logger;
   /** Records one dropped item of an otherwise accepted request in the rejection log. */
   reject(reason: RejectReason, detail?: Record<string, string | number>): void;
+  /**
+   * Hands a message to one of this account's loops (`LoopContext.inbox`), whichever replica runs it.
+   * Throws `UnavailableError` when Redis does not take it. Absent where no relay hosts the route.
+   */
+  notifyLoop?(loop: string, message: string): Promise<void>;
 }
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT';
@@ -111,6 +116,11 @@ export interface LoopContext {
   readonly cursor: {
     get(): Promise<string | undefined>;
     set(value: string): Promise<void>;
+  };
+  /** Messages routes sent this loop with `RouteContext.notifyLoop`, oldest first; `ack` removes them once handled. */
+  readonly inbox?: {
+    read(): Promise<readonly { readonly id: string; readonly message: string }[]>;
+    ack(ids: readonly string[]): Promise<void>;
   };
 }
 

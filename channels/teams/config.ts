@@ -7,6 +7,9 @@ export const botOpenIdMetadataUrl = 'https://login.botframework.com/v1/.well-kno
 /** `jwks_uri` of https://login.microsoftonline.com/common/.well-known/openid-configuration, where the Graph doc sends you. */
 export const graphValidationJwksUrl = 'https://login.microsoftonline.com/common/discovery/keys';
 export const defaultGraphUrl = 'https://graph.microsoft.com/v1.0';
+/** Microsoft identity platform v2.0 token endpoint of a tenant (client credentials grant). */
+export const defaultTokenUrl = (tenantId: string): string =>
+  `https://login.microsoftonline.com/${encodeURIComponent(tenantId)}/oauth2/v2.0/token`;
 
 const changeType = z
   .string()
@@ -21,6 +24,9 @@ const subscription = z.strictObject({ resource: z.string().min(1), changeType })
 const credentialsInput = z.strictObject({
   tenantId: z.string().min(1).optional(),
   clientId: z.string().min(1).optional(),
+  tokenUrl: httpUrl
+    .optional()
+    .describe('OAuth token endpoint; default https://login.microsoftonline.com/{tenantId}/oauth2/v2.0/token'),
   ...secretFields('clientSecret', 'accessToken'),
 });
 
@@ -30,6 +36,7 @@ export type TeamsCredentials =
       readonly tenantId: string;
       readonly clientId: string;
       readonly clientSecret: SecretList;
+      readonly tokenUrl: string;
     }
   | {
       readonly kind: 'token';
@@ -81,7 +88,13 @@ function credentialsOf(
       });
   }
   if (tenantId === undefined || clientId === undefined) return undefined;
-  return { kind: 'client', tenantId, clientId, clientSecret: r.clientSecret };
+  return {
+    kind: 'client',
+    tenantId,
+    clientId,
+    clientSecret: r.clientSecret,
+    tokenUrl: input.tokenUrl ?? defaultTokenUrl(tenantId),
+  };
 }
 
 const accountInput = z.strictObject({

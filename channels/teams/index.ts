@@ -7,6 +7,7 @@ import { verifiedActivity, verifyBot } from './bot-verify.js';
 import { type TeamsAccount, teamsAccount } from './config.js';
 import { normalizeGraphItem } from './graph-normalize.js';
 import { graphHandshake, graphItems, verifyGraph } from './graph-verify.js';
+import { type LifecycleMessage, subscriptionLoop, subscriptionsLoopName } from './subscriptions.js';
 
 const acceptsJson = (mediaType: string | undefined, req: InboundRequest) =>
   req.method === 'GET' || isJson(mediaType);
@@ -46,12 +47,7 @@ export const teams = {
   accounts: z.array(teamsAccount),
   accountId: (a) => a.account,
   queueOf: (a) => a.queue,
-  warnings: (a) =>
-    a.subscriptions.length > 0
-      ? [
-          `account ${a.account}: ${a.subscriptions.length} Graph subscription(s) configured, but subscription management is not running yet: create and renew them yourself (POST ${a.graphUrl}/subscriptions)`,
-        ]
-      : [],
+  loops: (a) => (a.subscriptions.length > 0 ? [subscriptionLoop(a)] : []),
   routes: [
     {
       path: '/teams/:account/notifications',
@@ -59,10 +55,22 @@ export const teams = {
       accepts: acceptsJson,
       handshake: graphHandshake,
       verify: verifyGraph,
-      receive: (req) => ({
-        events: graphItems(req).map(normalizeGraphItem),
-        reply: (ids) => ({ status: 202, body: { ids } }),
-      }),
+      async receive(req, account, ctx) {
+        const items = graphItems(req);
+        // The replica holding the subscription loop may be another one: hand lifecycle items over through Redis.
+        if (account.subscriptions.length > 0 && ctx.notifyLoop) {
+          for (const { item } of items) {
+            const { subscriptionId, lifecycleEvent } = item;
+            if (typeof subscriptionId !== 'string' || typeof lifecycleEvent !== 'string') continue;
+            const message: LifecycleMessage = { subscriptionId, lifecycleEvent };
+            await ctx.notifyLoop(subscriptionsLoopName, JSON.stringify(message));
+          }
+        }
+        return {
+          events: items.map(normalizeGraphItem),
+          reply: (ids) => ({ status: 202, body: { ids } }),
+        };
+      },
     },
     {
       path: '/teams/:account/messages',

@@ -113,7 +113,7 @@ describe('rich notification decryption', () => {
 });
 
 describe('config', () => {
-  it('accepts the example account (secret lists, subscriptions, credentials) and warns that subscriptions are not managed yet', () => {
+  it('accepts the example account (secret lists, subscriptions, credentials) and runs the subscription loop for it', () => {
     const account = teamsAccount.parse(exampleAccount);
     expect(account.clientState).toEqual(['example-client-state-new', 'example-client-state-old']);
     expect(account.openIdMetadataUrl).toBe(
@@ -124,7 +124,11 @@ describe('config', () => {
       kind: 'client',
       tenantId: exampleAccount.credentials.tenantId,
     });
-    expect(teams.warnings(account).join(' ')).toMatch(/subscription management is not running yet/);
+    expect(account.credentials).toMatchObject({
+      tokenUrl: `https://login.microsoftonline.com/${exampleAccount.credentials.tenantId}/oauth2/v2.0/token`,
+    });
+    expect(teams.loops(account).map((l) => l.name)).toEqual(['subscriptions']);
+    expect(teams.loops({ ...account, subscriptions: [] })).toEqual([]);
     expect(
       teamsAccount.parse({ account: 'tok', appId: 'a', credentials: { accessToken: 't' } }).credentials,
     ).toMatchObject({ kind: 'token' });

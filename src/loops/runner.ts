@@ -11,6 +11,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { RedisClient } from '../redis/connection.js';
 import { CursorStore } from './cursor.js';
+import { ackInbox, inboxKey, postToInbox, readInbox } from './inbox.js';
 import { holderId, Lease } from './lease.js';
 
 export type Emit = (
@@ -206,6 +207,10 @@ export class LoopRunner {
               status.cursorMovedAt = new Date(now).toISOString();
             },
           },
+          inbox: {
+            read: () => readInbox(this.deps.redis, inboxKey(this.deps.prefix, id)),
+            ack: (ids) => ackInbox(this.deps.redis, inboxKey(this.deps.prefix, id), ids),
+          },
         });
         if (signal.aborted) return false;
         log.info('loop finished');
@@ -234,6 +239,11 @@ export class LoopRunner {
   #setUp(status: LoopStatus, up: boolean): void {
     status.running = up;
     this.deps.metrics.loopUp.set({ channel: status.channel, account: status.account }, up ? 1 : 0);
+  }
+
+  /** Appends to a loop's inbox (any replica may call this; the loop's holder reads it). */
+  notify(channel: string, account: string, loop: string, message: string): Promise<void> {
+    return postToInbox(this.deps.redis, inboxKey(this.deps.prefix, `${channel}:${account}:${loop}`), message);
   }
 
   /** Problems loops report, for /readyz details. */
