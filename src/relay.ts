@@ -8,6 +8,7 @@ import { errorMessage, RelayError } from './errors.js';
 import type { IngressDeps } from './http/ingress.js';
 import { createOpsApp } from './http/ops-app.js';
 import { createPublicApp } from './http/public-app.js';
+import { PublicRateLimits } from './http/rate-limit.js';
 import type { Logger } from './log.js';
 import { LoopRunner } from './loops/runner.js';
 import { Metrics } from './metrics.js';
@@ -15,8 +16,10 @@ import { toEnvelope } from './queue/envelope.js';
 import { Producer } from './queue/producer.js';
 import { QueueSet } from './queue/queues.js';
 import { allQueues } from './queue/routing.js';
-import { createRedis, type RedisClient, waitForReady } from './redis/connection.js';
+import { checkRedisVersion, createRedis, type RedisClient, waitForReady } from './redis/connection.js';
 import { RejectionLog } from './rejections.js';
+import { RuntimeTriggers } from './triggers/runtime.js';
+import { TriggerStore } from './triggers/store.js';
 
 export interface RelayOptions {
   readonly config: RelayConfig;
@@ -86,6 +89,9 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
   redis.on('error', (err) => log.debug({ err: err.message }, 'redis connection error'));
   try {
     await waitForReady(redis, 5000);
+    const { version, warning } = await checkRedisVersion(redis);
+    if (warning) log.warn(warning);
+    log.debug({ version }, 'redis version');
   } catch (err) {
     redis.disconnect();
     throw new RelayError(
@@ -131,6 +137,14 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
     );
   }
 
+  // Run-time generic triggers: looked up after the config's, and never able to shadow one.
+  const configuredTriggers = new Set(index.get('webhook')?.keys() ?? []);
+  const triggerSubscriber = createRedis(config.redis, 'blocking', 'relay-triggers');
+  triggerSubscriber.on('error', (err) => log.debug({ err: err.message }, 'redis connection error'));
+  const runtimeTriggers = new RuntimeTriggers(redis, triggerSubscriber, config.redis.prefix, log, 5000, now);
+  await runtimeTriggers.start();
+  const triggers = new TriggerStore(redis, config.redis.prefix, configuredTriggers, now);
+
   const ingress: IngressDeps = {
     producer,
     rejections,
@@ -138,13 +152,18 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
     log,
     now,
     bodyLimit: config.server.bodyLimit,
-    accounts: (channel, id) => index.get(channel.name)?.get(id),
+    accounts: (channel, id) =>
+      index.get(channel.name)?.get(id) ??
+      (channel.name === 'webhook' ? runtimeTriggers.lookup(id) : undefined),
+    notifyLoop: (channel, account, loop, message) => loops.notify(channel, account, loop, message),
   };
+  const limits = new PublicRateLimits(redis, config.redis.prefix, config.server.rateLimit);
   const publicServer = createServer(
     createPublicApp(
       ingress,
       configured.map((c) => c.channel),
       config.server.trustProxy,
+      limits,
     ),
   );
   // A client that never finishes its headers or body must not hold a socket for long.
@@ -178,6 +197,8 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
     channels: configured,
     loops: () => loops.statuses,
     now,
+    triggers,
+    log,
   };
   const opsServer = createServer(
     createOpsApp({
@@ -217,6 +238,8 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
           closeServer(publicServer, config.server.shutdownTimeoutMs),
           closeServer(opsServer, 1000),
         ]);
+        limits.close();
+        await runtimeTriggers.close();
         await queues.close();
         await redis.quit().catch(() => redis.disconnect());
       })();

@@ -73,3 +73,31 @@ describe('Redis unavailable', () => {
     for (const id of accepted) expect(await t.queue().getJob(id)).toBeTruthy();
   });
 });
+
+describe('a queue first used while Redis is down', () => {
+  it('works once Redis is back (no start-up failure cached)', async () => {
+    const own = await TestRedisServer.start();
+    const fresh = await startTestRelay(
+      { channels: { webhook: [{ group: 'open', trigger: 'ping', auth: { scheme: 'none' } }] } },
+      { env: { REDIS_URL: own.url } },
+    );
+    try {
+      own.signal('SIGSTOP');
+      const first = await fresh.post('/webhook/open/ping', '{}', { 'content-type': 'application/json' });
+      expect(first.status).toBe(503);
+      own.signal('SIGCONT');
+      let status = 0;
+      const deadline = Date.now() + 5000;
+      while (Date.now() < deadline && status !== 202) {
+        status = (await fresh.post('/webhook/open/ping', '{}', { 'content-type': 'application/json' }))
+          .status;
+        if (status !== 202) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(status).toBe(202);
+    } finally {
+      own.signal('SIGCONT');
+      await fresh.close().catch(() => {});
+      await own.stop();
+    }
+  });
+});

@@ -1,5 +1,6 @@
 import { parseDuration } from '../config/size.js';
 import { RelayError } from '../errors.js';
+import type { RelayEvent } from '../queue/envelope.js';
 import {
   type EventFilter,
   type EventRecord,
@@ -7,7 +8,8 @@ import {
   type JobState,
   jobStates,
   listEvents,
-  replayRecord,
+  parseRate,
+  replayMany,
 } from '../queue/inspect.js';
 import { openContext } from './context.js';
 import { fail, printJson, table, truncate } from './output.js';
@@ -43,12 +45,14 @@ export function filterFrom(flags: FilterFlags, now = Date.now()): EventFilter {
   return { states, channel: flags.channel, account: flags.account, type: flags.type, sinceMs, limit };
 }
 
-function summary(record: EventRecord): string {
-  const m = record.event.data?.message;
-  const text =
-    m?.text ?? (m?.subject as string | undefined) ?? JSON.stringify(record.event.data?.payload ?? '');
-  return truncate(String(text ?? ''), 48);
+/** A short text for one line: the message text or subject, else the payload as JSON. */
+export function eventSummary(event: RelayEvent, max = 48): string {
+  const m = event.data?.message;
+  const text = m?.text ?? (m?.subject as string | undefined) ?? JSON.stringify(event.data?.payload ?? '');
+  return truncate(String(text ?? ''), max);
 }
+
+const summary = (record: EventRecord) => eventSummary(record.event);
 
 export async function listCommand(flags: FilterFlags): Promise<void> {
   try {
@@ -99,7 +103,11 @@ export async function showCommand(id: string, flags: { config?: string; json?: b
           `state:     ${r.state}`,
           `attempts:  ${r.attempts}`,
           `enqueued:  ${r.enqueuedAt}`,
-          ...(r.event.replayof ? [`replay of: ${r.event.replayof}`] : []),
+          ...(r.event.replayof
+            ? [
+                `replay of: ${r.event.replayof}${'replayedat' in r.event ? ` (replayed ${String(r.event.replayedat)}, past dedupe on purpose)` : ''}`,
+              ]
+            : []),
           ...(r.failedReason ? [`failed:    ${r.failedReason}`] : []),
           ...(r.stacktrace?.length
             ? ['stack:', ...r.stacktrace.map((s) => `  ${s.split('\n').join('\n  ')}`)]
@@ -117,13 +125,29 @@ export async function showCommand(id: string, flags: { config?: string; json?: b
   }
 }
 
-export async function replayCommand(ids: string[], flags: FilterFlags & { dryRun?: boolean }): Promise<void> {
+/** One updating line on a terminal: `replaying 120/500 [=====     ] 24%`; nothing when not a TTY. */
+export function progressLine(done: number, total: number, width = 30): string {
+  const filled = total === 0 ? width : Math.round((done / total) * width);
+  const pct = total === 0 ? 100 : Math.floor((done / total) * 100);
+  return `replaying ${done}/${total} [${'='.repeat(filled)}${' '.repeat(width - filled)}] ${pct}%`;
+}
+
+/** Bulk replays this long or longer show a progress line on a terminal. */
+const progressFrom = 20;
+
+export async function replayCommand(
+  ids: string[],
+  flags: FilterFlags & { dryRun?: boolean; rate?: string },
+): Promise<void> {
   try {
     if (ids.length === 0 && !flags.state)
       throw new RelayError(
         'bad_flag',
         'name event ids, or select by --state failed|completed (with --channel, --since …)',
       );
+    const ratePerSec = flags.rate === undefined ? undefined : parseRate(flags.rate);
+    if (flags.rate !== undefined && ratePerSec === undefined)
+      throw new RelayError('bad_flag', `--rate ${flags.rate}: use a rate such as 10/s or 300/m`);
     const filter = filterFrom(flags);
     const ctx = await openContext(flags.config);
     try {
@@ -133,14 +157,44 @@ export async function replayCommand(ids: string[], flags: FilterFlags & { dryRun
           : await listEvents(ctx.queues, ctx.queueNames, { ...filter, limit: filter.limit ?? 10_000 });
       const missing = ids.filter((id) => !records.some((r) => r.id === id));
       for (const id of missing) process.stderr.write(`relay: no event ${id}; skipped\n`);
+      const estimate = ratePerSec ? Math.ceil(records.length / ratePerSec) : undefined;
       if (flags.dryRun) {
         if (flags.json)
-          return printJson({ count: records.length, dryRun: true, ids: records.map((r) => r.id) });
-        process.stdout.write(`${records.length} event(s) would be replayed (dry run; nothing enqueued)\n`);
+          return printJson({
+            count: records.length,
+            dryRun: true,
+            ids: records.map((r) => r.id),
+            ...(estimate !== undefined ? { estimatedSec: estimate } : {}),
+          });
+        const sample = records.slice(0, 10);
+        const lines = [
+          `${records.length} event(s) would be replayed (dry run; nothing enqueued)${estimate !== undefined ? `, about ${estimate}s at ${flags.rate}` : ''}`,
+          ...sample.map(
+            (r) => `  ${r.id}  ${r.state}  ${r.event.channel}/${r.event.account}  ${r.event.type}`,
+          ),
+          ...(records.length > sample.length ? [`  … and ${records.length - sample.length} more`] : []),
+        ];
+        process.stdout.write(`${lines.join('\n')}\n`);
         return;
       }
-      const outcomes = [];
-      for (const record of records) outcomes.push(await replayRecord(ctx.queues, record));
+      const showProgress = process.stderr.isTTY === true && !flags.json && records.length >= progressFrom;
+      const stop = new AbortController();
+      const onSignal = () => stop.abort();
+      process.once('SIGINT', onSignal);
+      const outcomes = await replayMany(ctx.queues, records, {
+        ratePerSec,
+        signal: stop.signal,
+        ...(showProgress
+          ? { onProgress: (done, total) => process.stderr.write(`\r${progressLine(done, total)}`) }
+          : {}),
+      }).finally(() => {
+        process.off('SIGINT', onSignal);
+        if (showProgress) process.stderr.write('\r\x1b[2K');
+      });
+      if (stop.signal.aborted) {
+        process.stderr.write(`relay: interrupted after ${outcomes.length} of ${records.length}\n`);
+        process.exitCode = 1;
+      }
       if (flags.json) return printJson({ count: outcomes.length, replayed: outcomes });
       for (const o of outcomes) {
         process.stdout.write(

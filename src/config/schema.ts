@@ -27,6 +27,27 @@ const server = z
       .default('loopback, uniquelocal')
       .describe("express's trust-proxy setting: whose X-Forwarded-* headers are believed"),
     shutdownTimeoutMs: z.number().int().positive().default(8000),
+    rateLimit: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        windowSec: z.number().int().positive().default(60),
+        max: z
+          .number()
+          .int()
+          .positive()
+          .default(6000)
+          .describe('requests per client address and route per window, verified or not'),
+        failedAuthMax: z
+          .number()
+          .int()
+          .positive()
+          .default(20)
+          .describe(
+            'requests per client address and route per window that fail authentication or name an unknown account; then 429 until the window ends',
+          ),
+      })
+      .prefault({})
+      .describe('public port only; counts are shared by every replica through Redis'),
   })
   .prefault({});
 

@@ -1,14 +1,26 @@
 import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
+import type { WebhookAccount } from '../../channels/webhook/config.js';
 import type { AnyChannel } from '../channel.js';
 import { parseDuration } from '../config/size.js';
 import { errorMessage, RelayError } from '../errors.js';
+import type { Logger } from '../log.js';
 import type { LoopStatus } from '../loops/runner.js';
-import { type EventFilter, findEvent, jobStates, listEvents, replayRecord } from '../queue/inspect.js';
+import {
+  type EventFilter,
+  findEvent,
+  jobStates,
+  listEvents,
+  parseRate,
+  replayMany,
+  replayRecord,
+} from '../queue/inspect.js';
 import type { QueueSet } from '../queue/queues.js';
 import type { RejectionLog } from '../rejections.js';
+import type { TriggerStore } from '../triggers/store.js';
 import { safeEqualAny } from '../verify/compare.js';
 import { bearerToken } from '../verify/token.js';
+import { createTriggersRouter } from './admin-triggers.js';
 import { sendError } from './reply.js';
 
 export interface AdminDeps {
@@ -19,6 +31,10 @@ export interface AdminDeps {
   readonly channels: readonly { channel: AnyChannel; accounts: readonly unknown[] }[];
   loops(): readonly LoopStatus[];
   now(): number;
+  /** Run-time generic triggers; absent: /admin/triggers answers 404. */
+  readonly triggers?: TriggerStore;
+  /** Where a throttled bulk replay, which outlives its request, reports how it ended. */
+  readonly log?: Logger;
 }
 
 const filterSchema = z.strictObject({
@@ -33,6 +49,10 @@ const filterSchema = z.strictObject({
 const replaySchema = filterSchema.extend({
   ids: z.array(z.string()).optional(),
   dryRun: z.boolean().optional(),
+  rate: z
+    .union([z.number(), z.string()])
+    .optional()
+    .describe('events per second, or "N/s", "N/m": replays in the background at that pace'),
 });
 
 export function toFilter(input: z.output<typeof filterSchema>, now: number): EventFilter {
@@ -133,12 +153,29 @@ export function createAdminRouter(deps: AdminDeps): Router {
             ...toFilter(input, deps.now()),
             limit: input.limit ?? 10_000,
           });
+      const ratePerSec = input.rate === undefined ? undefined : parseRate(input.rate);
+      if (input.rate !== undefined && ratePerSec === undefined)
+        return sendError(res, 400, `rate: "${input.rate}" is not a rate such as 10, "10/s" or "300/m"`);
       if (input.dryRun) {
-        res.json({ count: records.length, dryRun: true, sample: records.slice(0, 5).map((r) => r.id) });
+        res.json({
+          count: records.length,
+          dryRun: true,
+          sample: records.slice(0, 10).map((r) => r.id),
+          ...(ratePerSec ? { estimatedSec: Math.ceil(records.length / ratePerSec) } : {}),
+        });
         return;
       }
-      const replayed = [];
-      for (const record of records) replayed.push(await replayRecord(deps.queues, record));
+      if (ratePerSec) {
+        // A throttled replay can take longer than a request should: it runs on, and says so.
+        const estimatedSec = Math.ceil(records.length / ratePerSec);
+        res.status(202).json({ count: records.length, ratePerSec, estimatedSec, status: 'started' });
+        replayMany(deps.queues, records, { ratePerSec }).then(
+          (done) => deps.log?.info({ count: done.length, ratePerSec }, 'throttled replay finished'),
+          (err) => deps.log?.warn({ err: errorMessage(err) }, 'throttled replay stopped'),
+        );
+        return;
+      }
+      const replayed = await replayMany(deps.queues, records);
       res.json({ count: replayed.length, replayed });
     }),
   );
@@ -160,6 +197,10 @@ export function createAdminRouter(deps: AdminDeps): Router {
       });
     }),
   );
+  if (deps.triggers) {
+    const webhook = deps.channels.find((c) => c.channel.name === 'webhook');
+    router.use(createTriggersRouter(deps.triggers, (webhook?.accounts ?? []) as WebhookAccount[], deps.now));
+  }
   router.get('/channels', (_req, res) => {
     res.json({
       channels: deps.channels.flatMap(({ channel, accounts }) =>

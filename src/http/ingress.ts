@@ -8,8 +8,11 @@ import { toEnvelope } from '../queue/envelope.js';
 import type { Producer } from '../queue/producer.js';
 import type { RejectionLog } from '../rejections.js';
 
-/** Finds an account by channel and id; the generic channel's run-time triggers plug in here later. */
-export type AccountLookup = (channel: AnyChannel, id: string) => unknown | undefined;
+/**
+ * Finds an account by channel and id: the config first, then (generic channel) the run-time
+ * triggers, which answer synchronously unless their copy must be reloaded from Redis.
+ */
+export type AccountLookup = (channel: AnyChannel, id: string) => unknown | Promise<unknown>;
 
 export interface IngressDeps {
   readonly producer: Producer;
@@ -19,6 +22,8 @@ export interface IngressDeps {
   readonly accounts: AccountLookup;
   readonly bodyLimit: number;
   now(): number;
+  /** Appends to a loop's inbox (`RouteContext.notifyLoop`); absent: routes cannot reach loops. */
+  notifyLoop?(channel: string, account: string, loop: string, message: string): Promise<void>;
 }
 
 export interface BoundRoute {
@@ -97,10 +102,18 @@ export async function handleInbound(
       detail,
     });
   };
-  const ctx: RouteContext = { now: deps.now, log: deps.log, reject };
+  const notify = deps.notifyLoop;
+  const ctx: RouteContext = {
+    now: deps.now,
+    log: deps.log,
+    reject,
+    ...(notify
+      ? { notifyLoop: (loop: string, message: string) => notify(channel.name, accountId, loop, message) }
+      : {}),
+  };
 
   try {
-    const account = deps.accounts(channel, accountId);
+    const account = await deps.accounts(channel, accountId);
     if (account === undefined) throw new RejectedError('unknown_account');
     const encoding = headers['content-encoding']?.trim().toLowerCase();
     if (encoding && encoding !== 'identity') throw new RejectedError('unsupported_media', { encoding });

@@ -2,6 +2,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { AnyChannel } from '../channel.js';
 import type { RelayConfig } from '../config/schema.js';
 import { type BoundRoute, handleInbound, type IngressDeps } from './ingress.js';
+import { failedAuthStatuses, type PublicRateLimits } from './rate-limit.js';
 import { sendError, sendReply } from './reply.js';
 
 /** The client's address (from X-Forwarded-For only when the peer is trusted), IPv4 without its IPv6 mapping. */
@@ -18,11 +19,13 @@ export function createPublicApp(
   deps: IngressDeps,
   channels: readonly AnyChannel[],
   trustProxy: RelayConfig['server']['trustProxy'],
+  limits?: PublicRateLimits,
 ): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('trust proxy', trustProxy);
+  const lastRecorded = new Map<string, number>();
 
   for (const channel of channels) {
     for (const route of channel.routes) {
@@ -33,7 +36,46 @@ export function createPublicApp(
       }
       const bound: BoundRoute = { channel, route };
       const allow = route.methods.join(', ');
-      app.all(route.path, async (req: Request, res: Response) => {
+      const accountOf = (req: Request) => {
+        const params = req.params as Record<string, string>;
+        return route.accountId ? route.accountId(params) : (params.account ?? '');
+      };
+      const limitKey = (req: Request) => limits?.key(clientAddress(req), route.path) ?? '';
+      // 429 + Retry-After, counted, and logged as a rejection at most once a second per client and
+      // route, so a flood cannot flood the rejection log.
+      const limited = (req: Request, res: Response, retryAfterSec: number) => {
+        deps.metrics.requests.inc({ channel: channel.name, outcome: 'rate_limited' });
+        const key = limitKey(req);
+        const now = Date.now();
+        if ((lastRecorded.get(key) ?? 0) <= now - 1000) {
+          if (lastRecorded.size > 10_000) lastRecorded.clear();
+          lastRecorded.set(key, now);
+          deps.rejections.record({
+            reason: 'rate_limited',
+            channel: channel.name,
+            account: accountOf(req),
+            method: req.method,
+            path: req.path,
+            headerNames: Object.keys(req.headers),
+            body: undefined,
+            ip: clientAddress(req),
+            at: deps.now(),
+            detail: { retryAfterSec },
+          });
+        }
+        res.set({ 'retry-after': String(retryAfterSec), connection: 'close' });
+        sendError(res, 429, 'too many requests');
+      };
+      const handlers: express.RequestHandler[] = [];
+      if (limits?.enabled) {
+        handlers.push((req, res, next) => {
+          const blocked = limits.blockedFor(limitKey(req));
+          if (blocked === undefined) next();
+          else limited(req, res, blocked);
+        });
+        handlers.push(limits.general(route.path, limitKey, limited));
+      }
+      app.all(route.path, ...handlers, async (req: Request, res: Response) => {
         if (!(route.methods as readonly string[]).includes(req.method)) {
           deps.metrics.requests.inc({ channel: channel.name, outcome: 'method_not_allowed' });
           res.set('allow', allow);
@@ -48,6 +90,8 @@ export function createPublicApp(
           ip: clientAddress(req),
           stream: req,
         });
+        if (limits?.enabled && failedAuthStatuses.has(reply.status))
+          await limits.recordFailure(limitKey(req));
         // A refused body may still be arriving: do not keep reading it on this connection.
         if (reply.status === 413) res.set('connection', 'close');
         sendReply(res, reply);

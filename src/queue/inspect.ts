@@ -120,14 +120,23 @@ export interface ReplayOutcome {
   readonly newId: string;
 }
 
+/** A replayed copy: `replayof` names the original, `replayedat` says when it was copied past dedupe. */
+export type ReplayedEvent = RelayEvent & { readonly replayedat: string };
+
 /**
- * Completed: a copy with a new id and `replayof`, bypassing dedupe on purpose. Failed: the job is
+ * Completed: a copy with a new id, `replayof` and `replayedat` (CloudEvents extension attributes),
+ * added without a deduplication key: a replay bypasses dedupe on purpose. Failed: the job is
  * retried in place. Either way the original is left as it was.
  */
 export async function replayRecord(queues: QueueSet, record: EventRecord): Promise<ReplayOutcome> {
   const queue = queues.get(record.queue);
   if (record.state === 'completed') {
-    const copy: RelayEvent = { ...record.event, id: replayId(record.id), replayof: record.id };
+    const copy: ReplayedEvent = {
+      ...record.event,
+      id: replayId(record.id),
+      replayof: record.id,
+      replayedat: new Date().toISOString(),
+    };
     await queue.add(copy.type, copy, { jobId: copy.id });
     return { id: record.id, queue: record.queue, action: 'copied', newId: copy.id };
   }
@@ -145,4 +154,40 @@ export async function replayRecord(queues: QueueSet, record: EventRecord): Promi
     'not_replayable',
     `event ${record.id} is ${record.state} in ${record.queue}; only completed or failed events can be replayed`,
   );
+}
+
+/** `10/s`, `300/m`, `5` (per second) → events per second; undefined when unreadable or not above 0. */
+export function parseRate(value: string | number): number | undefined {
+  if (typeof value === 'number') return value > 0 && Number.isFinite(value) ? value : undefined;
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(?:\/\s*(s|m|h))?\s*$/i.exec(value);
+  if (!match) return undefined;
+  const per = { s: 1, m: 60, h: 3600 }[(match[2] ?? 's').toLowerCase() as 's'];
+  const rate = Number(match[1]) / per;
+  return rate > 0 ? rate : undefined;
+}
+
+export interface ReplayManyOptions {
+  /** At most this many replays per second; unlimited when absent. */
+  readonly ratePerSec?: number | undefined;
+  readonly signal?: AbortSignal | undefined;
+  onProgress?(done: number, total: number): void;
+}
+
+/** Replays one after the other, spaced to `ratePerSec` so workers are not flooded. */
+export async function replayMany(
+  queues: QueueSet,
+  records: readonly EventRecord[],
+  options: ReplayManyOptions = {},
+): Promise<ReplayOutcome[]> {
+  const outcomes: ReplayOutcome[] = [];
+  const started = performance.now();
+  const spacingMs = options.ratePerSec ? 1000 / options.ratePerSec : 0;
+  for (const [i, record] of records.entries()) {
+    if (options.signal?.aborted) break;
+    const wait = started + i * spacingMs - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    outcomes.push(await replayRecord(queues, record));
+    options.onProgress?.(i + 1, records.length);
+  }
+  return outcomes;
 }

@@ -1,0 +1,109 @@
+import express, { type Request, type Response, type Router } from 'express';
+import { z } from 'zod';
+import type { WebhookAccount } from '../../channels/webhook/config.js';
+import { parseDuration } from '../config/size.js';
+import { errorMessage, RelayError } from '../errors.js';
+import {
+  describeConfigured,
+  describeTrigger,
+  parseTriggerId,
+  triggerId,
+  triggerInput,
+} from '../triggers/record.js';
+import type { TriggerStore } from '../triggers/store.js';
+import { sendError } from './reply.js';
+
+const statusOf: Record<string, number> = { bad_request: 400, not_found: 404, read_only: 409, exists: 409 };
+
+const rotateInput = z.strictObject({ grace: z.string().optional().describe('e.g. 24h; default 24h') });
+
+/**
+ * `/admin/triggers[/{group}/{trigger}[/rotate]]`: run-time generic triggers. A secret leaves the
+ * relay only in the answer to the PUT or rotate that made it; GET never shows one.
+ */
+export function createTriggersRouter(
+  store: TriggerStore,
+  configured: readonly WebhookAccount[],
+  now: () => number,
+): Router {
+  const router = express.Router();
+  const handle =
+    (fn: (req: Request, res: Response, id: string) => Promise<void>) =>
+    async (req: Request, res: Response): Promise<void> => {
+      const parts = parseTriggerId(`${req.params.group}/${req.params.trigger}`);
+      if (!parts) return sendError(res, 400, 'group and trigger must each be 1-64 of A-Z a-z 0-9 _ -');
+      try {
+        await fn(req, res, triggerId(parts.group, parts.trigger));
+      } catch (err) {
+        if (err instanceof RelayError && statusOf[err.code])
+          return sendError(res, statusOf[err.code] as number, err.message);
+        sendError(res, 503, `Redis unavailable: ${errorMessage(err)}`);
+      }
+    };
+  const configuredById = new Map(configured.map((a) => [triggerId(a.group, a.trigger), a]));
+
+  router.get('/triggers', async (_req, res) => {
+    try {
+      const runtime = await store.list();
+      res.json({
+        triggers: [...configured.map(describeConfigured), ...runtime.map((r) => describeTrigger(r, now()))],
+      });
+    } catch (err) {
+      sendError(res, 503, `Redis unavailable: ${errorMessage(err)}`);
+    }
+  });
+
+  router.get(
+    '/triggers/:group/:trigger',
+    handle(async (_req, res, id) => {
+      const fromConfig = configuredById.get(id);
+      if (fromConfig) return void res.json(describeConfigured(fromConfig));
+      const record = await store.get(id);
+      if (!record) return sendError(res, 404, `no trigger ${id}`);
+      res.json(describeTrigger(record, now()));
+    }),
+  );
+
+  router.put(
+    '/triggers/:group/:trigger',
+    handle(async (req, res, id) => {
+      const parsed = triggerInput.safeParse(req.body ?? {});
+      if (!parsed.success)
+        return sendError(
+          res,
+          400,
+          parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '),
+        );
+      const [group, trigger] = id.split('/') as [string, string];
+      const result = await store.put(group, trigger, parsed.data, {
+        createOnly: req.headers['if-none-match'] === '*',
+      });
+      res.status(result.created ? 201 : 200).json({
+        ...describeTrigger(result.record, now()),
+        ...(result.secret !== undefined ? { secret: result.secret } : {}),
+      });
+    }),
+  );
+
+  router.post(
+    '/triggers/:group/:trigger/rotate',
+    handle(async (req, res, id) => {
+      const parsed = rotateInput.safeParse(req.body ?? {});
+      const grace = parsed.success ? (parsed.data.grace ?? '24h') : undefined;
+      const graceMs = grace === undefined ? undefined : grace === '0' ? 0 : parseDuration(grace);
+      if (graceMs === undefined)
+        return sendError(res, 400, 'grace: use a duration such as 0, 15m, 24h or 7d');
+      const result = await store.rotate(id, graceMs);
+      res.json({ ...describeTrigger(result.record, now()), secret: result.secret });
+    }),
+  );
+
+  router.delete(
+    '/triggers/:group/:trigger',
+    handle(async (_req, res, id) => {
+      if (!(await store.delete(id))) return sendError(res, 404, `no run-time trigger ${id}`);
+      res.status(204).end();
+    }),
+  );
+  return router;
+}
