@@ -1,10 +1,15 @@
+import type { Command } from 'commander';
 import { channelList } from '../../channels/index.js';
 import { configuredChannels } from '../accounts.js';
 import { loadConfig } from '../config/load.js';
+import { probeAccount } from './online.js';
 import { fail } from './output.js';
 
-/** Validates the config (every problem at once) and prints what it configures, never a secret. */
-export function checkCommand(flags: { config?: string; online?: boolean }): void {
+/**
+ * Validates the config (every problem at once) and prints what it configures, never a secret.
+ * `--online` also calls each provider once per account (an auth test) and exits 1 when any refuses.
+ */
+export async function checkCommand(flags: { config?: string; online?: boolean }): Promise<void> {
   try {
     const loaded = loadConfig(flags.config);
     const { config } = loaded;
@@ -16,18 +21,39 @@ export function checkCommand(flags: { config?: string; online?: boolean }): void
       `queue ${config.queue.name}: ${config.queue.attempts} attempts, dedupe ${config.queue.dedupeHours} h`,
     );
     lines.push(`admin API: ${config.admin.token ? 'enabled' : 'disabled (no admin.token)'}`);
-    for (const { channel, accounts } of configuredChannels(config, channelList)) {
-      for (const account of accounts) {
-        const warnings = channel.warnings?.(account) ?? [];
-        lines.push(
-          `${channel.name} ${channel.accountId(account)}: ok${warnings.length ? ` (warning: ${warnings.join('; ')})` : ''}`,
-        );
-        if (flags.online)
-          lines.push(`  online: no provider call exists for ${channel.name}; nothing to check`);
-      }
-    }
+    const accounts = configuredChannels(config, channelList).flatMap(({ channel, accounts }) =>
+      accounts.map((account) => ({ channel, account })),
+    );
+    // Every provider at once: one slow provider should not make the others wait.
+    const online = flags.online
+      ? await Promise.all(accounts.map(({ channel, account }) => probeAccount(channel, account)))
+      : [];
+    let refused = 0;
+    accounts.forEach(({ channel, account }, i) => {
+      const warnings = channel.warnings?.(account) ?? [];
+      lines.push(
+        `${channel.name} ${channel.accountId(account)}: ok${warnings.length ? ` (warning: ${warnings.join('; ')})` : ''}`,
+      );
+      const probe = online[i];
+      if (!probe) return;
+      if (probe.status === 'problem') refused++;
+      lines.push(`  online: ${probe.status === 'none' ? '' : `${probe.status}: `}${probe.message}`);
+    });
     process.stdout.write(`${lines.join('\n')}\n`);
+    if (refused > 0) {
+      process.stderr.write(`relay: ${refused} account(s) failed the online check; see the lines above\n`);
+      process.exitCode = 1;
+    }
   } catch (err) {
     fail(err);
   }
+}
+
+export function registerCheckCommand(program: Command): void {
+  program
+    .command('check')
+    .description('validate the config and print what it sets up')
+    .option('--config <file>', 'config file (default: $RELAY_CONFIG, then ./relay.yaml)')
+    .option('--online', 'also call each provider once with the configured credentials (auth test)')
+    .action(checkCommand);
 }

@@ -1,10 +1,14 @@
 import { Command } from 'commander';
 import { registerTelegramCommands } from '../../channels/telegram/cli.js';
+import { registerAuthCommands } from './auth.js';
 import { checkCommand } from './check.js';
+import { registerDoctorCommand } from './doctor.js';
 import { listCommand, replayCommand, showCommand } from './events.js';
 import { rejectionsCommand } from './rejections.js';
 import { signCommand } from './sign.js';
 import { startCommand } from './start.js';
+import { tailCommand } from './tail.js';
+import { registerTriggerCommands } from './triggers.js';
 
 const program = new Command('relay')
   .description('Self-hosted webhook relay: verified provider events onto a BullMQ queue')
@@ -47,7 +51,8 @@ filterOptions(
   events
     .command('replay [ids...]')
     .description('replay events: completed → a copy with a new id and replayof; failed → retried in place')
-    .option('--dry-run', 'count what would be replayed; enqueue nothing'),
+    .option('--dry-run', 'count what would be replayed and show a sample; enqueue nothing')
+    .option('--rate <n/s>', 'throttle: at most this many replays per second (10/s) or minute (300/m)'),
 ).action(replayCommand);
 
 program
@@ -68,6 +73,18 @@ program
   .option('--json', 'machine-readable output')
   .action(rejectionsCommand);
 
+program
+  .command('tail')
+  .description('print events as they are enqueued, one line each (Ctrl-C to stop)')
+  .option(...configOption)
+  .option('--channel <channel>', 'only this channel, e.g. webhook, slack')
+  .option('--json', 'the CloudEvent envelope, one JSON object per line')
+  .action(tailCommand);
+
+registerTriggerCommands(program, configOption);
+
+registerDoctorCommand(program);
+registerAuthCommands(program);
 registerTelegramCommands(program);
 
 await program.parseAsync(process.argv);

@@ -1,6 +1,7 @@
 import express, { type Request, type Response } from 'express';
 import type { Metrics } from '../metrics.js';
 import { type AdminDeps, createAdminRouter } from './admin.js';
+import { mountDashboard } from './dashboard.js';
 import { sendError } from './reply.js';
 
 export interface OpsDeps extends AdminDeps {
@@ -28,6 +29,8 @@ export function createOpsApp(deps: OpsDeps): express.Express {
   app.get('/metrics', async (_req: Request, res: Response) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
+  // Before the admin router: the dashboard also takes its browser session cookie (see dashboard.ts).
+  mountDashboard(app, deps);
   app.use('/admin', createAdminRouter(deps));
   app.use((_req: Request, res: Response) => sendError(res, 404, 'not found'));
   return app;
