@@ -159,9 +159,23 @@ export interface ChannelAdapter<A = unknown> {
   /** Things worth a warning at every start, e.g. an unauthenticated trigger. */
   warnings?(account: A): string[];
   loops?(account: A): readonly LoopSpec[];
+  /** One provider call with the account's credentials, for `relay check --online`. */
+  probe?(account: A, signal: AbortSignal): Promise<ProbeResult>;
   /** A request this account would accept, for tests and `relay sign`: same algorithm, never restated. */
   sign?(account: A, body: Buffer, nowMs: number): SignedRequest;
 }
+
+/** What one provider call says about one account's credentials. */
+export interface ProbeResult {
+  /** `none`: this account needs no outbound call, so there is nothing to test. */
+  readonly status: 'ok' | 'problem' | 'none';
+  /** Never a secret: for `problem`, what is wrong and how to fix it. */
+  readonly message: string;
+}
+
+export const probeOk = (message: string): ProbeResult => ({ status: 'ok', message });
+export const probeProblem = (message: string): ProbeResult => ({ status: 'problem', message });
+export const probeNone = (message: string): ProbeResult => ({ status: 'none', message });
 
 export interface SignedRequest {
   readonly method: HttpMethod;

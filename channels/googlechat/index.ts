@@ -3,6 +3,7 @@ import type { ChannelAdapter } from '../../src/channel.js';
 import { type GoogleChatAccount, googleChatAccount } from './config.js';
 import { acceptsGoogleChat, receiveGoogleChat } from './normalize.js';
 import { pubsubLoop } from './pubsub.js';
+import { probeGoogleChat } from './pubsub-probe.js';
 import { verifyGoogleChat } from './verify.js';
 
 /**
@@ -25,6 +26,7 @@ export const googlechat = {
         ]
       : [],
   loops: (a) => (a.subscription ? [pubsubLoop(a)] : []),
+  probe: probeGoogleChat,
   routes: [
     {
       path: '/google-chat/:account',

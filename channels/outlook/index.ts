@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { ChannelAdapter } from '../../src/channel.js';
 import { type OutlookAccount, outlookAccount } from './config.js';
 import { outlookPoll } from './poll.js';
+import { probeOutlook } from './probe.js';
 
 /** Outlook / Exchange Online mailboxes, polled through Microsoft Graph delta: no public inbound needed. */
 export const outlook = {
@@ -11,6 +12,7 @@ export const outlook = {
   accounts: z.array(outlookAccount),
   accountId: (a) => a.account,
   queueOf: (a) => a.queue,
+  probe: probeOutlook,
   routes: [],
   loops: (a) => [outlookPoll(a)],
 } satisfies ChannelAdapter<OutlookAccount>;

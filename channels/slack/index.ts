@@ -3,6 +3,7 @@ import type { ChannelAdapter } from '../../src/channel.js';
 import { header } from '../../src/http/parse.js';
 import { type SlackAccount, slackAccount } from './config.js';
 import { acceptsSlack, receiveSlack, sslCheck } from './normalize.js';
+import { probeSlack } from './probe.js';
 import { socketModeLoop } from './socket-mode.js';
 import { signSlack, verifySlack } from './verify.js';
 
@@ -19,6 +20,7 @@ export const slack = {
   queueOf: (a) => a.queue,
   // With an app-level token, Slack delivers over Socket Mode (outbound), and the route stays for HTTP.
   loops: (a) => (a.appToken?.[0] ? [socketModeLoop(a)] : []),
+  probe: probeSlack,
   routes: [
     {
       path: '/slack/:account/events',

@@ -1,10 +1,6 @@
-import type { Probe, ProbeResult } from '../../src/cli/online.js';
+import { type ProbeResult, probeNone, probeOk, probeProblem } from '../../src/channel.js';
 import { errorMessage } from '../../src/errors.js';
 import type { SlackAccount } from './config.js';
-
-const ok = (message: string): ProbeResult => ({ status: 'ok', message });
-const problem = (message: string): ProbeResult => ({ status: 'problem', message });
-const none = (message: string): ProbeResult => ({ status: 'none', message });
 
 /** Slack's `error` codes that mean the token itself is refused. https://api.slack.com/methods/auth.test */
 const refused = new Set(['invalid_auth', 'not_authed', 'token_revoked', 'token_expired', 'account_inactive']);
@@ -13,10 +9,12 @@ const refused = new Set(['invalid_auth', 'not_authed', 'token_revoked', 'token_e
  * `auth.test` with the app-level token (Socket Mode). An account without one receives the Events
  * API over HTTP: Slack calls the relay, the relay calls nothing, so there is nothing to test.
  */
-export const probeSlack: Probe<SlackAccount> = async (account, signal) => {
+export const probeSlack = async (account: SlackAccount, signal: AbortSignal): Promise<ProbeResult> => {
   const token = account.appToken?.[0];
   if (!token)
-    return none('Events API over HTTP needs no outbound call (signingSecret is checked on every request)');
+    return probeNone(
+      'Events API over HTTP needs no outbound call (signingSecret is checked on every request)',
+    );
   const url = new URL('auth.test', account.apiUrl.replace(/\/?$/, '/'));
   let res: Response;
   try {
@@ -26,10 +24,10 @@ export const probeSlack: Probe<SlackAccount> = async (account, signal) => {
       signal,
     });
   } catch (err) {
-    return problem(`Slack Web API at ${url.origin} unreachable: ${errorMessage(err)}`);
+    return probeProblem(`Slack Web API at ${url.origin} unreachable: ${errorMessage(err)}`);
   }
   if (res.status === 429)
-    return problem(
+    return probeProblem(
       `Slack rate-limits auth.test; try again in ${res.headers.get('retry-after') ?? 'a minute'} s`,
     );
   const body = (await res.json().catch(() => ({}))) as {
@@ -39,13 +37,13 @@ export const probeSlack: Probe<SlackAccount> = async (account, signal) => {
     app_id?: string;
   };
   if (body.ok)
-    return ok(
+    return probeOk(
       `appToken accepted${body.team ? ` (workspace ${body.team})` : ''}${body.app_id ? `, app ${body.app_id}` : ''}`,
     );
   const error = body.error ?? `HTTP ${res.status}`;
   if (refused.has(error))
-    return problem(
+    return probeProblem(
       `Slack refused appToken (${error}): generate a new app-level token with connections:write (app settings, Basic Information, App-Level Tokens) and put it in appToken`,
     );
-  return problem(`Slack auth.test failed: ${error}`);
+  return probeProblem(`Slack auth.test failed: ${error}`);
 };

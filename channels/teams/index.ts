@@ -7,6 +7,7 @@ import { verifiedActivity, verifyBot } from './bot-verify.js';
 import { type TeamsAccount, teamsAccount } from './config.js';
 import { normalizeGraphItem } from './graph-normalize.js';
 import { graphHandshake, graphItems, verifyGraph } from './graph-verify.js';
+import { probeTeams } from './probe.js';
 import { type LifecycleMessage, subscriptionLoop, subscriptionsLoopName } from './subscriptions.js';
 
 const acceptsJson = (mediaType: string | undefined, req: InboundRequest) =>
@@ -48,6 +49,7 @@ export const teams = {
   accountId: (a) => a.account,
   queueOf: (a) => a.queue,
   loops: (a) => (a.subscriptions.length > 0 ? [subscriptionLoop(a)] : []),
+  probe: probeTeams,
   routes: [
     {
       path: '/teams/:account/notifications',

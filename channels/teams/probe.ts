@@ -1,10 +1,6 @@
-import type { Probe, ProbeResult } from '../../src/cli/online.js';
+import { type ProbeResult, probeNone, probeOk, probeProblem } from '../../src/channel.js';
 import { errorMessage } from '../../src/errors.js';
 import type { TeamsAccount } from './config.js';
-
-const ok = (message: string): ProbeResult => ({ status: 'ok', message });
-const problem = (message: string): ProbeResult => ({ status: 'problem', message });
-const none = (message: string): ProbeResult => ({ status: 'none', message });
 
 /** Entra error codes worth a specific fix. https://learn.microsoft.com/entra/identity-platform/reference-error-codes */
 const fixes: ReadonlyArray<[RegExp, string]> = [
@@ -27,11 +23,11 @@ const fixes: ReadonlyArray<[RegExp, string]> = [
  * endpoint for the tenant), the call the subscription loop makes first.
  * https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow
  */
-export const probeTeams: Probe<TeamsAccount> = async (account, signal) => {
+export const probeTeams = async (account: TeamsAccount, signal: AbortSignal): Promise<ProbeResult> => {
   const creds = account.credentials;
-  if (!creds) return none('no credentials: the relay makes no Graph call for this account');
+  if (!creds) return probeNone('no credentials: the relay makes no Graph call for this account');
   if (creds.kind === 'token')
-    return none('static accessToken: nothing to exchange; it is used as given until it expires');
+    return probeNone('static accessToken: nothing to exchange; it is used as given until it expires');
   const url = creds.tokenUrl;
   let res: Response;
   try {
@@ -47,19 +43,19 @@ export const probeTeams: Probe<TeamsAccount> = async (account, signal) => {
       signal,
     });
   } catch (err) {
-    return problem(`token endpoint ${new URL(url).origin} unreachable: ${errorMessage(err)}`);
+    return probeProblem(`token endpoint ${new URL(url).origin} unreachable: ${errorMessage(err)}`);
   }
   const body = (await res.json().catch(() => ({}))) as {
     access_token?: string;
     error?: string;
     error_description?: string;
   };
-  if (res.ok && body.access_token) return ok(`client credentials accepted by tenant ${creds.tenantId}`);
+  if (res.ok && body.access_token) return probeOk(`client credentials accepted by tenant ${creds.tenantId}`);
   const described = `${body.error ?? `HTTP ${res.status}`} ${body.error_description ?? ''}`;
   const fix = fixes.find(([re]) => re.test(described))?.[1];
   // The description's first sentence; Entra appends trace and correlation ids after it.
   const summary = (body.error_description ?? '').split(/\r?\n|Trace ID/)[0]?.trim();
-  return problem(
+  return probeProblem(
     fix ?? `token request refused: ${body.error ?? `HTTP ${res.status}`}${summary ? ` (${summary})` : ''}`,
   );
 };

@@ -3,6 +3,7 @@ import type { ChannelAdapter } from '../../src/channel.js';
 import { type TelegramAccount, telegramAccount } from './config.js';
 import { acceptsTelegram, receiveTelegram } from './normalize.js';
 import { pollingLoop } from './polling.js';
+import { probeTelegram } from './probe.js';
 import { signTelegram, verifyTelegram } from './verify.js';
 import { webhookLoop } from './webhook.js';
 
@@ -18,6 +19,7 @@ export const telegram = {
   accountId: (a) => a.account,
   queueOf: (a) => a.queue,
   loops: (a) => (a.mode === 'webhook' ? [webhookLoop(a)] : [pollingLoop(a)]),
+  probe: probeTelegram,
   routes: [
     {
       path: '/telegram/:account',
