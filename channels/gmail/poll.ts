@@ -1,4 +1,5 @@
 import type { ChannelEvent, LoopContext, LoopSpec } from '../../src/channel.js';
+import { sleep } from '../../src/loops/sleep.js';
 import type { GmailAccount } from './config.js';
 import { type GmailAuth, gmailAuth, gmailError, statusOf } from './credentials.js';
 import { Mailbox } from './mailbox.js';
@@ -22,19 +23,6 @@ export function parsePosition(value: string | undefined): GmailPosition | undefi
       return { historyId: p.historyId, at: p.at };
   } catch {}
   return undefined;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 /**

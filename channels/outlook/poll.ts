@@ -1,4 +1,5 @@
 import type { ChannelEvent, LoopContext, LoopSpec } from '../../src/channel.js';
+import { sleep } from '../../src/loops/sleep.js';
 import type { OutlookAccount } from './config.js';
 import { GraphToken } from './credentials.js';
 import { deltaStart, getPage, SyncStateLostError } from './graph.js';
@@ -21,19 +22,6 @@ export function parsePosition(value: string | undefined): OutlookPosition | unde
       return { deltaLink: p.deltaLink, at: p.at };
   } catch {}
   return undefined;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 /**

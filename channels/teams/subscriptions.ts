@@ -1,4 +1,5 @@
 import type { LoopContext, LoopSpec } from '../../src/channel.js';
+import { sleep } from '../../src/loops/sleep.js';
 import type { TeamsAccount } from './config.js';
 import { type GraphClient, GraphNotFoundError, graphClient } from './graph-client.js';
 import { maxLifetimeMs } from './lifetime.js';
@@ -35,19 +36,6 @@ export interface SubscriptionLoopOptions {
 export interface LifecycleMessage {
   readonly subscriptionId: string;
   readonly lifecycleEvent: string;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 export const notificationUrlOf = (publicUrl: string, account: TeamsAccount): string =>

@@ -1,4 +1,5 @@
 import type { LoopContext, LoopSpec } from '../../src/channel.js';
+import { sleep } from '../../src/loops/sleep.js';
 import { botApi, webhookDrift, webhookUrl } from './api.js';
 import type { TelegramAccount } from './config.js';
 
@@ -8,19 +9,6 @@ export interface WebhookLoopOptions {
 }
 
 const defaultCheckEveryMs = 10 * 60_000;
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
 
 /**
  * Webhook registration: `setWebhook({publicUrl}/telegram/{account}, secret_token, allowed_updates)`

@@ -13,6 +13,7 @@ import type { RedisClient } from '../redis/connection.js';
 import { CursorStore } from './cursor.js';
 import { ackInbox, inboxKey, postToInbox, readInbox } from './inbox.js';
 import { holderId, Lease } from './lease.js';
+import { sleep } from './sleep.js';
 
 export type Emit = (
   channel: AnyChannel,
@@ -51,19 +52,6 @@ export interface RunnerDeps {
 const minBackoffMs = 1000;
 const maxBackoffMs = 60_000;
 const credentialBackoffMs = 5 * 60_000;
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
 
 class LeaseLostError extends Error {}
 
