@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { httpUrl, name, queueName } from '../../src/config/fields.js';
 import {
   type IssueSink,
+  issuesUnder,
   resolveSecrets,
   type SecretList,
   secretFields,
@@ -43,11 +44,6 @@ export type GmailCredentials =
     }
   | { readonly kind: 'token'; readonly accessToken: SecretList };
 
-const under = (ctx: IssueSink, prefix: string): IssueSink => ({
-  addIssue: (issue) =>
-    ctx.addIssue(typeof issue === 'string' ? issue : { ...issue, path: [prefix, ...(issue.path ?? [])] }),
-});
-
 const issue = (ctx: IssueSink, message: string, path: string) =>
   ctx.addIssue({ code: 'custom', message, path: [path], input: undefined });
 
@@ -87,7 +83,7 @@ function credentialsOf(
   input: z.output<typeof credentialsInput>,
   parent: IssueSink,
 ): GmailCredentials | undefined {
-  const ctx = under(parent, 'credentials');
+  const ctx = issuesUnder(parent, 'credentials');
   const given = (k: 'clientSecret' | 'refreshToken' | 'accessToken') =>
     input[k] !== undefined || input[`${k}File`] !== undefined;
   const token = given('accessToken');

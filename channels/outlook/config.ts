@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { httpUrl, name, queueName } from '../../src/config/fields.js';
-import { type IssueSink, resolveSecrets, type SecretList, secretFields } from '../../src/config/secret.js';
+import {
+  type IssueSink,
+  issuesUnder,
+  resolveSecrets,
+  type SecretList,
+  secretFields,
+} from '../../src/config/secret.js';
 
 export const defaultGraphUrl = 'https://graph.microsoft.com/v1.0';
 export const defaultAuthorityUrl = 'https://login.microsoftonline.com';
@@ -27,16 +33,11 @@ export type OutlookCredentials =
     }
   | { readonly kind: 'token'; readonly accessToken: SecretList };
 
-const under = (ctx: IssueSink, prefix: string): IssueSink => ({
-  addIssue: (issue) =>
-    ctx.addIssue(typeof issue === 'string' ? issue : { ...issue, path: [prefix, ...(issue.path ?? [])] }),
-});
-
 function credentialsOf(
   input: z.output<typeof credentialsInput>,
   parent: IssueSink,
 ): OutlookCredentials | undefined {
-  const ctx = under(parent, 'credentials');
+  const ctx = issuesUnder(parent, 'credentials');
   const issue = (message: string, path: string) =>
     ctx.addIssue({ code: 'custom', message, path: [path], input: undefined });
   if (input.accessToken !== undefined || input.accessTokenFile !== undefined) {

@@ -1,7 +1,13 @@
 import { createPrivateKey } from 'node:crypto';
 import { z } from 'zod';
 import { httpUrl, name, queueName } from '../../src/config/fields.js';
-import { type IssueSink, resolveSecrets, type SecretList, secretFields } from '../../src/config/secret.js';
+import {
+  type IssueSink,
+  issuesUnder,
+  resolveSecrets,
+  type SecretList,
+  secretFields,
+} from '../../src/config/secret.js';
 
 export const botOpenIdMetadataUrl = 'https://login.botframework.com/v1/.well-known/openidconfiguration';
 /** `jwks_uri` of https://login.microsoftonline.com/common/.well-known/openid-configuration, where the Graph doc sends you. */
@@ -45,17 +51,11 @@ export type TeamsCredentials =
       readonly clientId?: string;
     };
 
-/** Reports issues under `prefix`, so nested secrets are named by their own path. */
-const under = (ctx: IssueSink, prefix: string): IssueSink => ({
-  addIssue: (issue) =>
-    ctx.addIssue(typeof issue === 'string' ? issue : { ...issue, path: [prefix, ...(issue.path ?? [])] }),
-});
-
 function credentialsOf(
   input: z.output<typeof credentialsInput>,
   parent: IssueSink,
 ): TeamsCredentials | undefined {
-  const ctx = under(parent, 'credentials');
+  const ctx = issuesUnder(parent, 'credentials');
   const { tenantId, clientId } = input;
   if (input.accessToken !== undefined || input.accessTokenFile !== undefined) {
     const r = resolveSecrets<typeof input, 'accessToken'>(input, ctx, ['accessToken']);

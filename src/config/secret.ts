@@ -39,6 +39,14 @@ export function collectSecrets(config: unknown, into = new Set<string>()): Set<s
 /** The part of zod's refinement context that secret resolution needs. */
 export type IssueSink = Pick<z.core.$RefinementCtx<unknown>, 'addIssue'>;
 
+/** Reports issues under `prefix` (e.g. `credentials`), so nested fields are named by their own path. */
+export function issuesUnder(ctx: IssueSink, prefix: string): IssueSink {
+  return {
+    addIssue: (issue) =>
+      ctx.addIssue(typeof issue === 'string' ? issue : { ...issue, path: [prefix, ...(issue.path ?? [])] }),
+  };
+}
+
 type FileKey<K extends string> = `${K}File`;
 export type SecretShape<K extends string> = { [P in K]: z.ZodOptional<z.ZodNullable<typeof secretInput>> } & {
   [P in FileKey<K>]: z.ZodOptional<z.ZodString>;
