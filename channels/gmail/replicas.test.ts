@@ -1,147 +1,29 @@
-import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
-import { type FakeGmail, startFakeGmail } from '../../test/fakes/gmail-api.js';
-import { TestRedisServer } from '../../test/support/redis-server.js';
-import { startTestRelay, type TestRelay, uniquePrefix } from '../../test/support/relay.js';
+import { startFakeGmail } from '../../test/fakes/gmail-api.js';
+import { describeMailboxLoop } from '../../test/support/mailbox-suite.js';
 import { exampleAccount } from './fixtures/config.js';
 import { parsePosition } from './poll.js';
 
-/** The rules of contract section 6 for the Gmail loop: one poller, takeover, cursor after Redis. */
-const cleanup: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn().catch(() => {});
-});
-
-async function until<T>(fn: () => T | undefined | Promise<T | undefined>, timeoutMs = 8000): Promise<T> {
-  const started = Date.now();
-  while (Date.now() - started < timeoutMs) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`not within ${timeoutMs} ms`);
-}
-
-const config = (apiRoot: string, redis?: { url: string }) => ({
-  ...(redis ? { redis } : {}),
-  channels: {
-    gmail: [
-      {
-        ...exampleAccount,
-        pollSeconds: 0.2,
-        apiRoot,
-        credentials: { ...exampleAccount.credentials, tokenUrl: `${apiRoot}/token` },
-      },
-    ],
-  },
-});
-
-async function relay(raw: Record<string, unknown>, prefix?: string, leaseTtlMs = 1000): Promise<TestRelay> {
-  const t = await startTestRelay(raw, { leaseTtlMs, ...(prefix ? { prefix } : {}) });
-  cleanup.push(() => t.close());
-  return t;
-}
-
-/** Message id → number of jobs carrying it. */
-async function jobCounts(t: TestRelay): Promise<Map<string, number>> {
-  const counts = new Map<string, number>();
-  for (const e of await t.jobs()) {
-    const id = (e.data.message as { id: string }).id;
-    counts.set(id, (counts.get(id) ?? 0) + 1);
-  }
-  return counts;
-}
-
-async function started(): Promise<FakeGmail> {
-  const fake = await startFakeGmail();
-  cleanup.push(() => fake.close());
-  return fake;
-}
-
-describe('gmail loop across replicas and Redis outages', () => {
-  it('two relays poll with one of them; when the holder is cut off the other takes over, nothing lost or doubled', async () => {
-    const fake = await started();
-    const urlB = await fake.addEndpoint();
-    const prefix = uniquePrefix('gmail');
-    const a = await relay(config(fake.url), prefix);
-    const b = await relay(config(urlB), prefix);
-    await until(() => fake.callsOf('history')[0]);
-    const sent = [fake.addMessage().id];
-    await until(async () => ((await jobCounts(a)).size === 1 ? true : undefined));
-
-    const windowStart = Date.now();
-    await new Promise((r) => setTimeout(r, 1000));
-    const polls = [0, 1].map(
-      (endpoint) => fake.callsOf('history', endpoint).filter((c) => c.at >= windowStart).length,
-    );
-    expect(polls.filter((n) => n > 0)).toHaveLength(1);
-    expect([a, b].filter((t) => t.relay.loops.statuses[0]?.running)).toHaveLength(1);
-    const holder = polls[0] ? a : b;
-    const other = holder === a ? b : a;
-    const otherEndpoint = holder === a ? 1 : 0;
-
-    holder.relay.redis.disconnect(false);
-    const cutAt = Date.now();
-    sent.push(fake.addMessage().id);
-    await new Promise((r) => setTimeout(r, 300));
-    sent.push(fake.addMessage().id, fake.addMessage().id);
-    await until(() => fake.callsOf('history', otherEndpoint).find((c) => c.at >= cutAt));
-    const tookOverMs = Date.now() - cutAt;
-    sent.push(fake.addMessage().id);
-    const counts = await until(async () => {
-      const c = await jobCounts(other);
-      return sent.every((id) => c.has(id)) ? c : undefined;
-    });
-    expect([...counts.keys()].sort()).toEqual([...sent].sort());
-    expect([...counts.values()].every((n) => n === 1)).toBe(true);
-    expect(tookOverMs).toBeLessThan(30_000);
-    console.info(`gmail takeover after the holder lost Redis: ${tookOverMs} ms (lease ttl 1000 ms)`);
-  });
-
-  it('while Redis is down the cursor does not move; once it is back the message arrives exactly once', async () => {
-    const server = await TestRedisServer.start();
-    cleanup.push(() => server.stop());
-    const fake = await started();
-    // A lease that outlives the outage: only the cursor rule (not lease loss) keeps the cursor still.
-    const t = await relay(config(fake.url, { url: server.url }), undefined, 20_000);
-    const direct = new Redis(server.url, { maxRetriesPerRequest: 1 });
-    direct.on('error', () => {});
-    cleanup.push(async () => direct.disconnect());
-    const cursor = async () =>
-      parsePosition(
-        (await direct.hget(`${t.prefix}:relay:cursors`, 'gmail:support-inbox:poll')) ?? undefined,
-      );
-
-    await until(cursor);
-    const m1 = fake.addMessage();
-    await until(async () => ((await jobCounts(t)).get(m1.id) === 1 ? true : undefined));
-    const before = await until(async () => {
-      const c = await cursor();
-      return c?.historyId === String(fake.historyId()) ? c : undefined;
-    });
-    const movedAt = t.relay.loops.statuses[0]?.cursorMovedAt;
-
-    // Killed, not paused: a refused write never lands later, so a cursor moved past a failed emit
-    // would lose the message for good.
-    await server.kill();
-    const m2 = fake.addMessage();
-    await until(() => fake.callsOf('get').find((c) => c.path.endsWith(m2.id)));
-    await until(() =>
-      t.relay.loops.statuses[0]?.lastError?.match(/could not queue|Connection is closed|ECONNREFUSED/),
-    );
-    await new Promise((r) => setTimeout(r, 1000));
-    expect(t.relay.loops.statuses[0]?.cursorMovedAt).toBe(movedAt);
-
-    const resumedAt = Date.now();
-    await server.startProcess();
-    await until(
-      async () => ((await cursor())?.historyId === String(fake.historyId()) ? true : undefined),
-      15_000,
-    );
-    const resumedPoll = fake.callsOf('history').find((c) => c.at >= resumedAt);
-    expect(resumedPoll?.query.get('startHistoryId')).toBe(before.historyId);
-    await new Promise((r) => setTimeout(r, 500));
-    const counts = await jobCounts(t);
-    expect(Object.fromEntries(counts)).toEqual({ [m1.id]: 1, [m2.id]: 1 });
-  });
+describeMailboxLoop({
+  name: 'gmail',
+  startFake: startFakeGmail,
+  pollKind: 'history',
+  config: (apiRoot, redis) => ({
+    ...(redis ? { redis } : {}),
+    channels: {
+      gmail: [
+        {
+          ...exampleAccount,
+          pollSeconds: 0.2,
+          apiRoot,
+          credentials: { ...exampleAccount.credentials, tokenUrl: `${apiRoot}/token` },
+        },
+      ],
+    },
+  }),
+  messageId: (e) => (e.data.message as { id: string }).id,
+  cursorField: 'gmail:support-inbox:poll',
+  parsePosition,
+  advanced: (fake, cursor) => cursor.historyId === String(fake.historyId()),
+  fetched: (fake, id) => fake.callsOf('get').some((c) => c.path.endsWith(id)),
+  resumedFrom: (query, before) => [query.get('startHistoryId'), before.historyId],
 });
