@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RelayEvent } from '../src/queue/envelope.js';
 import { redisUrl, startTestRelay, type TestRelay } from './support/relay.js';
+import { until } from './support/until.js';
 
 const adminToken = 'admin-token-for-tests-0001';
 let t: TestRelay;
@@ -21,16 +22,6 @@ async function send(payload: object): Promise<string> {
   });
   expect(res.status).toBe(202);
   return ((await res.json()) as { ids: string[] }).ids[0] as string;
-}
-
-async function until<T>(fn: () => Promise<T | undefined | false>, timeoutMs = 5000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    const v = await fn();
-    if (v) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('condition not met in time');
 }
 
 beforeAll(async () => {

@@ -5,6 +5,7 @@ import { progressLine } from '../src/cli/events.js';
 import type { RelayEvent } from '../src/queue/envelope.js';
 import { parseRate } from '../src/queue/inspect.js';
 import { redisUrl, startTestRelay, type TestRelay } from './support/relay.js';
+import { until } from './support/until.js';
 
 const adminToken = 'admin-token-for-replay-01';
 let t: TestRelay;
@@ -24,16 +25,6 @@ async function send(key: string, payload: object): Promise<string> {
     'idempotency-key': key,
   });
   return ((await res.json()) as { ids: string[] }).ids[0] as string;
-}
-
-async function until<T>(fn: () => Promise<T | undefined | false>, timeoutMs = 5000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    const v = await fn();
-    if (v) return v;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error('condition not met in time');
 }
 
 const completed = (id: string) => until(async () => (await t.queue().getJob(id))?.finishedOn);

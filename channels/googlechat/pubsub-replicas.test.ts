@@ -7,6 +7,7 @@ import { testKey } from '../../test/fakes/google-certs.js';
 import { type FakePubSub, startFakePubSub } from '../../test/fakes/pubsub-api.js';
 import { TestRedisServer } from '../../test/support/redis-server.js';
 import { startTestRelay, type TestRelay, uniquePrefix } from '../../test/support/relay.js';
+import { until } from '../../test/support/until.js';
 import { chatMessage } from './fixtures/events.js';
 import { googlechat } from './index.js';
 import { pubsubLoop } from './pubsub.js';
@@ -37,14 +38,6 @@ function serviceAccountFile(): string {
 }
 
 const jobId = (n: number) => eventId('googlechat', 'acme', `spaces/AAAAAAAAAAA/messages/m${n}`);
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 async function startPulling(options: { prefix?: string; env?: Record<string, string> } = {}) {
   const account = {

@@ -8,6 +8,7 @@ import { eventId } from '../../src/queue/envelope.js';
 import { testKey } from '../../test/fakes/google-certs.js';
 import { type FakePubSub, googleError, startFakePubSub } from '../../test/fakes/pubsub-api.js';
 import { startTestRelay, type TestRelay } from '../../test/support/relay.js';
+import { until } from '../../test/support/until.js';
 import { googleChatAccount } from './config.js';
 import { chatEvent, chatMessage } from './fixtures/events.js';
 import { googlechat } from './index.js';
@@ -64,14 +65,6 @@ async function startPulling(credentials?: object): Promise<TestRelay> {
     { channels: [{ ...googlechat, loops: (a) => [pubsubLoop(a, { maxMessages: 10 })] }] },
   );
   return t;
-}
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe('google chat pub/sub pull in a running relay', () => {

@@ -5,6 +5,7 @@ import { createLogger } from '../../src/log.js';
 import type { RelayEvent } from '../../src/queue/envelope.js';
 import { type FakeGraph, startFakeGraph, throttled } from '../../test/fakes/graph-mail.js';
 import { redisUrl, startTestRelay, type TestRelay } from '../../test/support/relay.js';
+import { until } from '../../test/support/until.js';
 import { outlookAccount } from './config.js';
 import { exampleAccount } from './fixtures/config.js';
 import { outlookPoll, parsePosition } from './poll.js';
@@ -26,16 +27,6 @@ afterEach(async () => {
   for (const r of relays.splice(0)) await r.close().catch(() => {});
   await fake.close();
 });
-
-async function until<T>(fn: () => T | undefined | Promise<T | undefined>, timeoutMs = 5000): Promise<T> {
-  const started = Date.now();
-  while (Date.now() - started < timeoutMs) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`not within ${timeoutMs} ms`);
-}
 
 const account = (overrides: Record<string, unknown> = {}) => ({
   ...exampleAccount,

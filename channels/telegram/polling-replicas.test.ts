@@ -4,6 +4,7 @@ import { eventId } from '../../src/queue/envelope.js';
 import { type FakeBotApi, startFakeBotApi } from '../../test/fakes/telegram-bot-api.js';
 import { TestRedisServer } from '../../test/support/redis-server.js';
 import { startTestRelay, type TestRelay, uniquePrefix } from '../../test/support/relay.js';
+import { until } from '../../test/support/until.js';
 import type { TelegramAccount } from './config.js';
 import { exampleAccount, exampleBotToken } from './fixtures/config.js';
 import { update } from './fixtures/updates.js';
@@ -22,14 +23,6 @@ afterEach(async () => {
 
 const jobId = (updateId: number) => eventId('telegram', 'support', `update-${updateId}`);
 const offsets = () => fake.callsOf('getUpdates').map((c) => c.params.offset);
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 async function startPolling(options: { prefix?: string; env?: Record<string, string> } = {}) {
   const t = await startTestRelay(

@@ -4,6 +4,7 @@ import { CredentialError, type LoopContext } from '../../src/channel.js';
 import { eventId } from '../../src/queue/envelope.js';
 import { type FakeBotApi, startFakeBotApi, tooManyRequests } from '../../test/fakes/telegram-bot-api.js';
 import { startTestRelay, type TestRelay } from '../../test/support/relay.js';
+import { until } from '../../test/support/until.js';
 import { type TelegramAccount, telegramAccount } from './config.js';
 import { exampleAccount, exampleBotToken, exampleSecretToken } from './fixtures/config.js';
 import { update } from './fixtures/updates.js';
@@ -24,14 +25,6 @@ afterEach(async () => {
 const pollingAccount = () => ({ ...exampleAccount, mode: 'polling', apiRoot: fake.url });
 const jobId = (updateId: number) => eventId('telegram', 'support', `update-${updateId}`);
 const offsets = () => fake.callsOf('getUpdates').map((c) => c.params.offset);
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** A relay polling the fake, with a 2 s long poll instead of 25 s. */
 async function startPolling(wrap?: (ctx: LoopContext) => LoopContext): Promise<TestRelay> {

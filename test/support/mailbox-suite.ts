@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { RelayEvent } from '../../src/queue/envelope.js';
 import { TestRedisServer } from './redis-server.js';
 import { startTestRelay, type TestRelay, uniquePrefix } from './relay.js';
+import { until } from './until.js';
 
 /** What the two mailbox fakes (Gmail, Graph mail) have in common. */
 export interface MailboxFake {
@@ -33,16 +34,6 @@ export interface MailboxSuite<F extends MailboxFake, P> {
   fetched(fake: F, id: string): boolean;
   /** [what the resumed poll asked for, what it should ask for]: the position before the outage. */
   resumedFrom(query: URLSearchParams, before: P): [string | null, string | null];
-}
-
-async function until<T>(fn: () => T | undefined | Promise<T | undefined>, timeoutMs = 8000): Promise<T> {
-  const started = Date.now();
-  while (Date.now() - started < timeoutMs) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`not within ${timeoutMs} ms`);
 }
 
 /** The rules of contract section 6 for a polled mailbox: one poller, takeover, cursor after Redis. */
