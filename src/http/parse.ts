@@ -28,8 +28,36 @@ export function bodyText(req: InboundRequest): string {
   }
 }
 
+/**
+ * Deeper than this is refused as unparseable: JSON.parse takes any depth, but serializing the
+ * envelope later overflows the stack past ~10,000 levels, and no provider nests that deep.
+ */
+export const maxJsonDepth = 1000;
+
+/** Deepest `{`/`[` nesting outside strings: one pass over the text, no allocation. */
+function jsonDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) max = depth;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return max;
+}
+
 export function parseJson(req: InboundRequest): unknown {
   const text = bodyText(req);
+  if (jsonDepth(text) > maxJsonDepth) {
+    throw new RejectedError('bad_body', { why: `JSON nested deeper than ${maxJsonDepth} levels` });
+  }
   try {
     return JSON.parse(text);
   } catch (err) {

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,8 +43,9 @@ export class TestRedisServer {
     private readonly args: string[],
   ) {}
 
-  static async start(extraArgs: string[] = []): Promise<TestRedisServer> {
-    const server = new TestRedisServer(await freePort(), extraArgs);
+  /** `port`: a port chosen by the caller (a Cluster node also needs port + 10000 free); default a free one. */
+  static async start(extraArgs: string[] = [], port?: number): Promise<TestRedisServer> {
+    const server = new TestRedisServer(port ?? (await freePort()), extraArgs);
     await server.startProcess();
     return server;
   }
@@ -90,7 +91,7 @@ export class TestRedisServer {
 
   async kill(): Promise<void> {
     const child = this.#child;
-    if (!child || child.exitCode !== null) return;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGKILL');
     await exited;
@@ -99,5 +100,11 @@ export class TestRedisServer {
   async stop(): Promise<void> {
     this.#child?.kill('SIGCONT');
     await this.kill();
+  }
+
+  /** Stops the server and deletes its data directory (append-only file included). */
+  async destroy(): Promise<void> {
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
   }
 }
