@@ -28,8 +28,39 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(queueJobs?: () => Promise<Array<{ queue: string; state: string; count: number }>>) {
+  constructor(
+    queueJobs?: () => Promise<Array<{ queue: string; state: string; count: number }>>,
+    journal?: () => Promise<{ backlog: number; lagSeconds: number }>,
+  ) {
     collectDefaultMetrics({ register: this.registry });
+    if (journal) {
+      // Both read from Redis at scrape time, one round trip for the two.
+      let reading: Promise<{ backlog: number; lagSeconds: number } | undefined> | undefined;
+      const read = () => {
+        reading ??= journal()
+          .catch(() => undefined)
+          .finally(() => setTimeout(() => (reading = undefined), 100));
+        return reading;
+      };
+      new Gauge({
+        name: 'relay_journal_backlog',
+        help: 'Ingest journal entries (acknowledged requests) not yet turned into jobs, all replicas.',
+        registers: [this.registry],
+        async collect() {
+          const r = await read();
+          if (r) this.set(r.backlog);
+        },
+      });
+      new Gauge({
+        name: 'relay_journal_lag_seconds',
+        help: 'Age of the oldest ingest journal entry not yet turned into jobs; 0 when none waits.',
+        registers: [this.registry],
+        async collect() {
+          const r = await read();
+          if (r) this.set(r.lagSeconds);
+        },
+      });
+    }
     new Gauge({
       name: 'relay_queue_jobs',
       help: 'Jobs per queue and state, read from Redis at scrape time.',

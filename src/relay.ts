@@ -7,16 +7,19 @@ import type { RelayConfig } from './config/schema.js';
 import { errorMessage, RelayError } from './errors.js';
 import type { IngressDeps } from './http/ingress.js';
 import { createOpsApp } from './http/ops-app.js';
-import { createPublicApp } from './http/public-app.js';
+import { createPublicHandler } from './http/public-app.js';
 import { PublicRateLimits } from './http/rate-limit.js';
 import type { Logger } from './log.js';
 import { LoopRunner } from './loops/runner.js';
 import { Metrics } from './metrics.js';
 import { toEnvelope } from './queue/envelope.js';
+import { Journal, journalKey } from './queue/journal.js';
 import { Producer } from './queue/producer.js';
+import { Pump } from './queue/pump.js';
 import { QueueSet } from './queue/queues.js';
 import { allQueues } from './queue/routing.js';
 import { checkRedisVersion, createRedis, type RedisClient, waitForReady } from './redis/connection.js';
+import { ReplicaFence } from './redis/replicas.js';
 import { RejectionLog } from './rejections.js';
 import { RuntimeTriggers } from './triggers/runtime.js';
 import { TriggerStore } from './triggers/store.js';
@@ -113,18 +116,67 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
 
   const queues = new QueueSet(redis, config);
   const queueNames = allQueues(config.queue.name, accountQueues(configured), config.routes);
-  const metrics = new Metrics(async () => {
-    const out: Array<{ queue: string; state: string; count: number }> = [];
-    for (const name of queueNames) {
-      const counts = await queues
-        .get(name)
-        .getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized');
-      for (const [state, count] of Object.entries(counts)) out.push({ queue: name, state, count });
-    }
-    return out;
-  });
+  const journalSettings = config.queue.journal?.enabled ? config.queue.journal : undefined;
+  const journaling = journalSettings !== undefined;
+  const metrics = new Metrics(
+    async () => {
+      const out: Array<{ queue: string; state: string; count: number }> = [];
+      for (const name of queueNames) {
+        const counts = await queues
+          .get(name)
+          .getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized');
+        for (const [state, count] of Object.entries(counts)) out.push({ queue: name, state, count });
+      }
+      return out;
+    },
+    journaling ? () => journalLag(redis, journalKey(config.redis.prefix)) : undefined,
+  );
   const rejections = new RejectionLog(redis, config.redis.prefix);
-  const producer = new Producer(queues, config, metrics);
+  // Replication is asynchronous: with replicas, a write is acknowledged only once they hold it,
+  // so a failover cannot lose what a provider was told is safe (proven in test/faults/sentinel).
+  const minReplicas = config.redis.minReplicas ?? (config.redis.sentinels ? 1 : 0);
+  const fenceRedis = minReplicas > 0 ? createRedis(config.redis, 'producer', 'relay-fence') : undefined;
+  fenceRedis?.on('error', (err) => log.debug({ err: err.message }, 'redis connection error'));
+  const fence = fenceRedis
+    ? new ReplicaFence(
+        fenceRedis,
+        `${config.redis.prefix}:relay:fence`,
+        minReplicas,
+        config.redis.replicaTimeoutMs,
+      )
+    : undefined;
+  const producer = new Producer(queues, config, metrics, fence);
+  // The ingest journal: requests are acknowledged on one XADD, the pump makes the jobs.
+  let journal: Journal | undefined;
+  let pump: Pump | undefined;
+  let journalRedis: RedisClient | undefined;
+  let pumpRedis: RedisClient | undefined;
+  if (journalSettings) {
+    journalRedis = createRedis(config.redis, 'producer', 'relay-journal');
+    // Only XADDs on this connection (no BullMQ script, the cause of ioredis#1931 on the producer's):
+    // auto-pipelining batches the concurrent requests' writes into one socket write.
+    journalRedis.options.enableAutoPipelining = true;
+    journalRedis.on('error', (err) => log.debug({ err: err.message }, 'redis connection error'));
+    pumpRedis = createRedis(config.redis, 'blocking', 'relay-pump');
+    pumpRedis.on('error', (err) => log.debug({ err: err.message }, 'redis connection error'));
+    journal = new Journal(
+      journalRedis,
+      config.redis.prefix,
+      journalSettings.maxBacklog,
+      config.queue.name,
+      metrics,
+      fence,
+    );
+    pump = new Pump({
+      redis: pumpRedis,
+      journal,
+      producer,
+      log,
+      batch: journalSettings.batch,
+      claimIdleMs: journalSettings.claimIdleSec * 1000,
+      now,
+    });
+  }
   const index = indexAccounts(configured);
 
   for (const { channel, accounts } of configured) {
@@ -146,7 +198,7 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
   const triggers = new TriggerStore(redis, config.redis.prefix, configuredTriggers, now);
 
   const ingress: IngressDeps = {
-    producer,
+    producer: journal ?? producer,
     rejections,
     metrics,
     log,
@@ -158,8 +210,11 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
     notifyLoop: (channel, account, loop, message) => loops.notify(channel, account, loop, message),
   };
   const limits = new PublicRateLimits(redis, config.redis.prefix, config.server.rateLimit);
+  // Node checks the timeouts below only every connectionsCheckingInterval (30 s by default), so a
+  // slow client could hold a socket for twice the limit; check every 2 s.
   const publicServer = createServer(
-    createPublicApp(
+    { connectionsCheckingInterval: 2000 },
+    createPublicHandler(
       ingress,
       configured.map((c) => c.channel),
       config.server.trustProxy,
@@ -168,7 +223,7 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
   );
   // A client that never finishes its headers or body must not hold a socket for long.
   publicServer.headersTimeout = 10_000;
-  publicServer.requestTimeout = 30_000;
+  publicServer.requestTimeout = 20_000;
   publicServer.keepAliveTimeout = 65_000;
 
   const loops = new LoopRunner({
@@ -206,12 +261,13 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
       metrics,
       readiness: async () => {
         const warnings = loops.problems();
+        const stuck = pump?.problem();
         try {
           await Promise.race([
             redis.ping(),
             new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 1 s')), 1000)),
           ]);
-          return { reasons: await loops.unowned(), warnings };
+          return { reasons: [...(stuck ? [stuck] : []), ...(await loops.unowned())], warnings };
         } catch (err) {
           return { reasons: [`redis: ${errorMessage(err)}`], warnings };
         }
@@ -222,6 +278,7 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
   const publicUrl = await listen(publicServer, config.server.port, config.server.host);
   const opsUrl = await listen(opsServer, config.server.opsPort, config.server.opsHost);
   loops.start(configured);
+  pump?.start();
 
   let closing: Promise<void> | undefined;
   return {
@@ -233,17 +290,39 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
     loops,
     close() {
       closing ??= (async () => {
+        const started = Date.now();
         await Promise.all([
           loops.stop(),
-          closeServer(publicServer, config.server.shutdownTimeoutMs),
+          (async () => {
+            await closeServer(publicServer, config.server.shutdownTimeoutMs);
+            // Every acknowledged request becomes a job before we go (what is left past the
+            // deadline stays in the journal for another replica or the next start).
+            await pump?.stop(Math.max(1000, config.server.shutdownTimeoutMs - (Date.now() - started)));
+          })(),
           closeServer(opsServer, 1000),
         ]);
         limits.close();
         await runtimeTriggers.close();
         await queues.close();
+        for (const r of [journalRedis, pumpRedis, fenceRedis]) await r?.quit().catch(() => r.disconnect());
         await redis.quit().catch(() => redis.disconnect());
       })();
       return closing;
     },
+  };
+}
+
+/** The journal's backlog and the age of its oldest entry (stream ids start with their time in ms). */
+async function journalLag(redis: RedisClient, key: string): Promise<{ backlog: number; lagSeconds: number }> {
+  const replies = (await redis.multi().xlen(key).xrange(key, '-', '+', 'COUNT', 1).exec()) ?? [];
+  const failed = replies.find(([err]) => err)?.[0];
+  if (failed) throw failed;
+  const length = Number(replies[0]?.[1] ?? 0);
+  const first = replies[1]?.[1] as Array<[string, string[]]> | undefined;
+  const oldest = Number(first?.[0]?.[0].split('-')[0] ?? Number.NaN);
+  // Redis ids carry Redis's clock; Date.now, not the injected clock, is the one to compare with.
+  return {
+    backlog: length,
+    lagSeconds: Number.isNaN(oldest) ? 0 : Math.max(0, (Date.now() - oldest) / 1000),
   };
 }

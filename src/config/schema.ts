@@ -66,6 +66,15 @@ const redis = z
       .min(1)
       .optional(),
     name: z.string().optional().describe('Sentinel master name'),
+    minReplicas: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe(
+        'replicas that must hold a write before it is acknowledged (WAIT); default 1 with sentinels, else 0',
+      ),
+    replicaTimeoutMs: z.number().int().positive().default(500),
     cluster: z
       .array(z.strictObject({ host: z.string(), port }))
       .min(1)
@@ -94,6 +103,35 @@ const queue = z
     keepCompletedHours: hours.default(168),
     keepFailedHours: hours.default(336),
     dedupeHours: hours.default(24),
+    journal: z
+      .strictObject({
+        enabled: z
+          .boolean()
+          .default(false)
+          .describe(
+            'acknowledge inbound requests once their events are in a Redis stream (one XADD); a pump in every replica turns them into jobs',
+          ),
+        maxBacklog: z
+          .number()
+          .int()
+          .positive()
+          .default(100_000)
+          .describe('journal entries not yet jobs; past it inbound requests get 503 + Retry-After'),
+        batch: z
+          .number()
+          .int()
+          .min(1)
+          .max(10_000)
+          .default(500)
+          .describe('entries the pump turns into jobs at once'),
+        claimIdleSec: z
+          .number()
+          .positive()
+          .default(30)
+          .describe("a stopped replica's unfinished entries are taken over after this long"),
+      })
+      .optional()
+      .describe('the ingest journal (docs/architecture.md); absent: off. Loops always write jobs directly'),
   })
   .prefault({});
 

@@ -5,7 +5,7 @@ import { RejectedError, type RejectReason, UnavailableError } from '../errors.js
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { toEnvelope } from '../queue/envelope.js';
-import type { Producer } from '../queue/producer.js';
+import type { EventSink } from '../queue/journal.js';
 import type { RejectionLog } from '../rejections.js';
 
 /**
@@ -15,7 +15,8 @@ import type { RejectionLog } from '../rejections.js';
 export type AccountLookup = (channel: AnyChannel, id: string) => unknown | Promise<unknown>;
 
 export interface IngressDeps {
-  readonly producer: Producer;
+  /** The producer (jobs before the 2xx), or the ingest journal (queue.journal.enabled). */
+  readonly producer: EventSink;
   readonly rejections: RejectionLog;
   readonly metrics: Metrics;
   readonly log: Logger;

@@ -117,6 +117,21 @@ export class PublicRateLimits {
     });
   }
 
+  /**
+   * One route's general limit without express: counts a request under `key` and returns the
+   * seconds to wait when it is over `max` (as express-rate-limit does: refused past `limit`).
+   */
+  counter(): (key: string) => number | undefined {
+    const store = new SharedCounterStore(this.redis, `${this.prefix}:relay:rl:all:`);
+    store.init({ windowMs: this.#windowMs });
+    this.#stores.push(store);
+    return (key) => {
+      const { totalHits, resetTime } = store.increment(key);
+      if (totalHits <= this.#settings.max) return undefined;
+      return Math.max(1, Math.ceil(((resetTime?.getTime() ?? 0) - this.now()) / 1000));
+    };
+  }
+
   close(): void {
     for (const store of this.#stores) store.shutdown();
     this.#fallback.shutdown();

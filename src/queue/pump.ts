@@ -1,0 +1,180 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { errorMessage } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { RedisClient } from '../redis/connection.js';
+import { type Journal, type JournalEntry, parseEntry, pumpGroup } from './journal.js';
+import type { Producer } from './producer.js';
+
+export interface PumpOptions {
+  /** A connection of its own: the pump blocks on XREADGROUP. */
+  readonly redis: RedisClient;
+  readonly journal: Journal;
+  readonly producer: Producer;
+  readonly log: Logger;
+  /** Entries per batch (one XREADGROUP, one addBulk per queue, one XACK + XDEL). */
+  readonly batch: number;
+  /** A dead replica's entries are claimed after this long unacknowledged. */
+  readonly claimIdleMs: number;
+  /** No progress for this long, with entries waiting: `/readyz` says the pump is stuck. */
+  readonly stuckAfterMs?: number;
+  readonly now?: () => number;
+}
+
+type RawEntry = [string, string[] | null];
+
+/**
+ * Turns journal entries into BullMQ jobs: at least once (an entry is acknowledged and deleted only
+ * after its jobs exist), deduplicated by event id (the producer's job id and dedupe key). Every
+ * replica runs one, in one consumer group: entries are shared, and a dead replica's unacknowledged
+ * entries are claimed (XAUTOCLAIM) by the living.
+ * https://redis.io/docs/latest/develop/data-types/streams/#consumer-groups
+ */
+export class Pump {
+  readonly consumer = `${hostname()}-${process.pid}-${randomUUID().slice(0, 6)}`;
+  readonly #o: PumpOptions;
+  readonly #now: () => number;
+  #running: Promise<void> | undefined;
+  #stopping = false;
+  #drainUntil = Number.POSITIVE_INFINITY;
+  #lastProgress: number;
+  #lastClaim = 0;
+  #lastError: string | undefined;
+  #jobs = 0;
+
+  constructor(options: PumpOptions) {
+    this.#o = options;
+    this.#now = options.now ?? Date.now;
+    this.#lastProgress = this.#now();
+  }
+
+  /** Jobs this pump created (or found already there) since start. */
+  get jobs(): number {
+    return this.#jobs;
+  }
+
+  start(): void {
+    this.#running ??= this.#run();
+  }
+
+  /** Why `/readyz` should fail: entries wait and the pump made no progress for `stuckAfterMs`. */
+  problem(): string | undefined {
+    const idle = this.#now() - this.#lastProgress;
+    if (idle < (this.#o.stuckAfterMs ?? 10_000) || this.#o.journal.backlog === 0) return undefined;
+    return `journal pump: no progress for ${Math.round(idle / 1000)} s with ${this.#o.journal.backlog} entries waiting${this.#lastError ? ` (${this.#lastError})` : ''}`;
+  }
+
+  /**
+   * Stops after turning every entry this replica can see into jobs (new ones and its own pending),
+   * or at the deadline: what is left stays in the journal for another replica or the next start.
+   */
+  async stop(timeoutMs: number): Promise<void> {
+    this.#stopping = true;
+    this.#drainUntil = this.#now() + timeoutMs;
+    await this.#running;
+  }
+
+  async #run(): Promise<void> {
+    const { redis, log } = this.#o;
+    const key = this.#o.journal.key;
+    let own = true; // read this consumer's pending entries first ('0'), then new ones ('>')
+    let failures = 0;
+    let groupReady = false;
+    while (this.#now() < this.#drainUntil) {
+      try {
+        if (!groupReady) {
+          await redis.call('XGROUP', 'CREATE', key, pumpGroup, '0', 'MKSTREAM').catch((err: unknown) => {
+            if (!errorMessage(err).includes('BUSYGROUP')) throw err;
+          });
+          groupReady = true;
+        }
+        if (this.#now() - this.#lastClaim > Math.min(5000, this.#o.claimIdleMs)) await this.#claim();
+        const block = this.#stopping ? [] : ['BLOCK', '250'];
+        const reply = (await redis.call(
+          'XREADGROUP',
+          'GROUP',
+          pumpGroup,
+          this.consumer,
+          'COUNT',
+          String(this.#o.batch),
+          ...block,
+          'STREAMS',
+          key,
+          own ? '0' : '>',
+        )) as Array<[string, RawEntry[]]> | null;
+        const raw = reply?.[0]?.[1] ?? [];
+        if (raw.length > 0) await this.#process(raw);
+        else if (own) own = false;
+        else {
+          this.#o.journal.observed(Number(await redis.call('XLEN', key)));
+          if (this.#stopping) return;
+        }
+        this.#lastProgress = this.#now();
+        this.#lastError = undefined;
+        failures = 0;
+      } catch (err) {
+        own = true;
+        failures++;
+        this.#lastError = errorMessage(err);
+        if (failures === 1 || failures % 50 === 0)
+          log.warn({ err: this.#lastError }, 'journal pump: retrying; entries stay in the journal');
+        await sleep(Math.min(50 * 2 ** Math.min(failures, 5), 1000));
+      }
+    }
+    log.warn({ backlog: this.#o.journal.backlog }, 'journal pump: stopped before the journal was empty');
+  }
+
+  /** Takes over entries another consumer left unacknowledged for `claimIdleMs` (a dead replica). */
+  async #claim(): Promise<void> {
+    this.#lastClaim = this.#now();
+    let cursor = '0-0';
+    do {
+      let reply: [string, RawEntry[], string[]?];
+      try {
+        reply = (await this.#o.redis.call(
+          'XAUTOCLAIM',
+          this.#o.journal.key,
+          pumpGroup,
+          this.consumer,
+          String(this.#o.claimIdleMs),
+          cursor,
+          'COUNT',
+          String(this.#o.batch),
+        )) as [string, RawEntry[], string[]?];
+      } catch (err) {
+        if (errorMessage(err).includes('unknown command')) return; // Redis < 6.2: no XAUTOCLAIM
+        throw err;
+      }
+      cursor = reply[0];
+      if (reply[1].length > 0) {
+        this.#o.log.info({ entries: reply[1].length }, 'journal pump: claimed entries another replica left');
+        await this.#process(reply[1]);
+      }
+    } while (cursor !== '0-0');
+  }
+
+  async #process(raw: readonly RawEntry[]): Promise<void> {
+    const entries: JournalEntry[] = [];
+    const ids: string[] = [];
+    for (const [id, fields] of raw) {
+      ids.push(id);
+      // null fields: deleted after delivery; nothing left to do but acknowledge.
+      if (!fields) continue;
+      const entry = parseEntry(id, fields);
+      if (entry) entries.push(entry);
+      else this.#o.log.error({ id }, 'bug: unreadable journal entry; dropped');
+    }
+    if (entries.length > 0) await this.#o.producer.addJobs(entries);
+    for (const e of entries) this.#jobs += e.events.length;
+    const key = this.#o.journal.key;
+    const done = await this.#o.redis
+      .multi()
+      .xack(key, pumpGroup, ...ids)
+      .xdel(key, ...ids)
+      .xlen(key)
+      .exec();
+    const length = done?.[2]?.[1];
+    if (typeof length === 'number') this.#o.journal.observed(length);
+  }
+}

@@ -1,0 +1,153 @@
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { journalKey, pumpGroup } from '../src/queue/journal.js';
+import { redisUrl, startTestRelay, type TestRelay, uniquePrefix } from './support/relay.js';
+
+const token = 'journal-token-0123456789';
+const config = (journal: object = {}) => ({
+  queue: { journal: { enabled: true, ...journal } },
+  channels: { webhook: [{ group: 'ci', trigger: 'deploys', auth: { scheme: 'token', token } }] },
+});
+const headers = (id?: string) => ({
+  'content-type': 'application/json',
+  authorization: `Bearer ${token}`,
+  ...(id ? { 'webhook-id': id } : {}),
+});
+
+const redis = new Redis(redisUrl);
+const started: TestRelay[] = [];
+async function relay(journal: object = {}, prefix?: string) {
+  const t = await startTestRelay(config(journal), prefix ? { prefix } : {});
+  started.push(t);
+  return t;
+}
+afterAll(async () => {
+  for (const t of started.reverse()) await t.close().catch(() => t.relay.close());
+  redis.disconnect();
+});
+
+async function until<T>(fn: () => Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** What `Journal.emit` writes: the home queue and the request's CloudEvents. */
+function entryFields(id: string) {
+  const event = {
+    specversion: '1.0',
+    id,
+    source: '/webhook/ci/deploys',
+    type: 'webhook.received',
+    time: new Date().toISOString(),
+    datacontenttype: 'application/json',
+    channel: 'webhook',
+    account: 'ci/deploys',
+    receivedat: new Date().toISOString(),
+    data: { payload: { n: 1 } },
+  };
+  return ['q', 'relay-events', 'e', JSON.stringify([event])];
+}
+
+describe('the ingest journal', () => {
+  it('answers 202 on the journal entry; the pump makes the job and empties the journal; lag is a metric', async () => {
+    const t = await relay();
+    const res = await t.post('/webhook/ci/deploys', '{"n":1}', headers());
+    expect(res.status).toBe(202);
+    const { ids } = (await res.json()) as { ids: string[] };
+    const job = await until(() => t.queue().getJob(ids[0] as string));
+    expect(job.data).toMatchObject({ id: ids[0], type: 'webhook.received', data: { payload: { n: 1 } } });
+    await until(async () => (await redis.xlen(journalKey(t.prefix))) === 0);
+    const metrics = await (await fetch(`${t.opsUrl}/metrics`)).text();
+    expect(metrics).toMatch(/^relay_journal_backlog 0$/m);
+    expect(metrics).toMatch(/^relay_journal_lag_seconds 0$/m);
+    expect(metrics).toMatch(/relay_events_enqueued_total\{channel="webhook",type="webhook.received"\} 1/);
+  });
+
+  it('a request journaled by a replica that died before making its job still becomes one job', async () => {
+    const prefix = uniquePrefix('journal-crash');
+    const key = journalKey(prefix);
+    // Replica A journaled two requests and read them into its pending list, then died.
+    await redis.xgroup('CREATE', key, pumpGroup, '0', 'MKSTREAM');
+    await redis.xadd(key, '*', ...entryFields('webhook-crashed-1'));
+    await redis.xreadgroup('GROUP', pumpGroup, 'dead-replica', 'COUNT', 10, 'STREAMS', key, '>');
+    // One more it journaled but nobody had read yet.
+    await redis.xadd(key, '*', ...entryFields('webhook-crashed-2'));
+    const t = await relay({ claimIdleSec: 0.2 }, prefix);
+    await until(() => t.queue().getJob('webhook-crashed-2'));
+    await until(() => t.queue().getJob('webhook-crashed-1'));
+    await until(async () => (await redis.xlen(key)) === 0);
+    const pending = (await redis.xpending(key, pumpGroup)) as [number, ...unknown[]];
+    expect(pending[0]).toBe(0);
+  });
+
+  it('an entry handled twice (redelivered after its job was made) makes no second job', async () => {
+    const prefix = uniquePrefix('journal-dup');
+    const t = await relay({ claimIdleSec: 0.2 }, prefix);
+    const first = await t.post('/webhook/ci/deploys', '{"n":1}', headers('delivery-1'));
+    expect(first.status).toBe(202);
+    const { ids } = (await first.json()) as { ids: string[] };
+    const id = ids[0] as string;
+    await until(() => t.queue().getJob(id));
+    // A dead replica had the same event's entry pending (it made the job, died before XACK);
+    // the provider also redelivered it.
+    const key = journalKey(prefix);
+    await redis.xadd(key, '*', ...entryFields(id));
+    await redis.xreadgroup('GROUP', pumpGroup, 'dead-replica', 'COUNT', 10, 'STREAMS', key, '>');
+    expect((await t.post('/webhook/ci/deploys', '{"n":1}', headers('delivery-1'))).status).toBe(202);
+    await until(async () => (await redis.xlen(key)) === 0);
+    expect((await t.jobs()).map((j) => j.id)).toEqual([id]);
+  });
+
+  it('past maxBacklog entries not yet jobs it answers 503 + Retry-After, /readyz says the pump is stuck, and it recovers', async () => {
+    const prefix = uniquePrefix('journal-backlog');
+    // The queue's meta key of the wrong type: every job add fails, so the pump cannot progress.
+    const meta = `${prefix}:relay-events:meta`;
+    await redis.set(meta, 'not a hash');
+    const t = await relay({ maxBacklog: 3 }, prefix);
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const res = await t.post('/webhook/ci/deploys', '{}', headers());
+      statuses.push(res.status);
+      if (res.status === 503) {
+        expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
+        expect(await res.json()).toEqual({ error: 'temporarily unavailable, retry later' });
+      }
+    }
+    expect(statuses).toEqual([202, 202, 202, 503, 503, 503]);
+    expect(await redis.xlen(journalKey(prefix))).toBe(3);
+    const readyz = await until(async () => {
+      const res = await fetch(`${t.opsUrl}/readyz`);
+      return res.status === 503 ? ((await res.json()) as { reasons: string[] }) : undefined;
+    }, 20_000);
+    expect(readyz.reasons.join('\n')).toMatch(/journal pump: no progress for \d+ s with 3 entries waiting/);
+
+    await redis.del(meta);
+    await until(async () => (await t.jobs()).length === 3);
+    await until(async () => (await t.post('/webhook/ci/deploys', '{}', headers())).status === 202);
+    expect((await fetch(`${t.opsUrl}/readyz`)).status).toBe(200);
+  }, 40_000);
+
+  it('on close, every acknowledged request is a job before the relay is gone', async () => {
+    const t = await startTestRelay(config());
+    const ids: string[] = [];
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        for (let i = 0; i < 25; i++) {
+          const res = await t.post('/webhook/ci/deploys', `{"i":${i}}`, headers());
+          expect(res.status).toBe(202);
+          ids.push(...((await res.json()) as { ids: string[] }).ids);
+        }
+      }),
+    );
+    await t.relay.close();
+    const jobs = new Set((await t.jobs()).map((j) => j.id));
+    expect(ids.filter((id) => !jobs.has(id))).toEqual([]);
+    expect(await redis.xlen(journalKey(t.prefix))).toBe(0);
+    await t.close();
+  });
+});
