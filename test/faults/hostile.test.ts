@@ -1,28 +1,11 @@
 import { Socket } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestRedisServer } from '../support/redis-server.js';
+import { describe, expect, it } from 'vitest';
 import { runLoad, send, signedRequest, triggerPath } from './support/load.js';
 import { deepNesting, type Probe, prng, probe } from './support/probes.js';
-import { type FaultRelay, JobChecker, type RedisSection, startFaultRelay } from './support/relay.js';
 import { closeProbeAgent, type ProbeResult, sendAll } from './support/send-probe.js';
-import { durableArgs } from './support/topology.js';
+import { useFaultStack } from './support/stack.js';
 
-let redis: TestRedisServer;
-let relay: FaultRelay;
-let jobs: JobChecker;
-
-beforeAll(async () => {
-  redis = await TestRedisServer.start(durableArgs);
-  const section: RedisSection = { url: redis.url, prefix: 'faults' };
-  relay = await startFaultRelay(section);
-  jobs = new JobChecker(section);
-});
-afterAll(async () => {
-  closeProbeAgent();
-  await relay?.stop();
-  await jobs?.close();
-  await redis?.destroy();
-});
+const stack = useFaultStack({ onClose: closeProbeAgent });
 
 /**
  * A client that opens a request and then goes quiet. Resolves with how long the server let it hold
@@ -57,27 +40,30 @@ const perRound = 1200;
 describe('hostile input', () => {
   it('answers every request below 500, queues nothing unsigned, stays flat in memory, and still serves', async () => {
     const rand = prng(7);
-    const slowHeaders = quietClient(relay.url, `POST ${triggerPath} HTTP/1.1\r\nHost: x\r\nX-Slow: 1\r\n`);
+    const slowHeaders = quietClient(
+      stack.relay.url,
+      `POST ${triggerPath} HTTP/1.1\r\nHost: x\r\nX-Slow: 1\r\n`,
+    );
     const slowBody = quietClient(
-      relay.url,
+      stack.relay.url,
       `POST ${triggerPath} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"n":`,
     );
 
-    const startRss = relay.rssMiB();
+    const startRss = stack.relay.rssMiB();
     // Warm-up to steady state: valid traffic, then the first hostile round.
     let warm = 0;
-    const valid = await runLoad({ url: relay.url, concurrency: 16, stop: () => warm++ >= 500 });
+    const valid = await runLoad({ url: stack.relay.url, concurrency: 16, stop: () => warm++ >= 500 });
     const results: ProbeResult[] = [];
-    const rss: number[] = [relay.rssMiB()];
+    const rss: number[] = [stack.relay.rssMiB()];
     for (let r = 0; r < rounds; r++) {
       const probes: Probe[] = Array.from({ length: perRound }, (_, i) => probe(r * perRound + i, rand));
-      results.push(...(await sendAll(new URL(relay.url), probes, 16)));
-      rss.push(relay.rssMiB());
+      results.push(...(await sendAll(new URL(stack.relay.url), probes, 16)));
+      rss.push(stack.relay.rssMiB());
     }
 
     // The quiet clients have been holding their sockets the whole time; a valid request still passes.
     const after = signedRequest(1);
-    const ok = await send(relay.url + triggerPath, after.body, after.headers, 5000);
+    const ok = await send(stack.relay.url + triggerPath, after.body, after.headers, 5000);
     const [headers, body] = await Promise.all([slowHeaders, slowBody]);
 
     const byLabel = new Map<string, Record<number, number>>();
@@ -101,8 +87,8 @@ describe('hostile input', () => {
 
     // Nothing but the 2xx became a job: the queue holds exactly the acknowledged ids.
     const accepted = [...valid.flatMap((o) => o.ids), ...results.flatMap((r) => r.ids), ...ok.ids];
-    expect(await jobs.missing(accepted)).toEqual([]);
-    expect((await jobs.allIds()).sort()).toEqual([...new Set(accepted)].sort());
+    expect(await stack.jobs.missing(accepted)).toEqual([]);
+    expect((await stack.jobs.allIds()).sort()).toEqual([...new Set(accepted)].sort());
 
     // Memory: the first round pays for JIT, heap growth and socket buffers; the next identical rounds
     // must not keep growing. V8 collects lazily, so RSS moves a few MiB either way. Rejected requests
@@ -126,9 +112,9 @@ describe('hostile input', () => {
   // JSON.parse takes any depth, but serializing the envelope overflows the stack past ~10,000
   // levels: such a body is refused as unparseable (400), never mistaken for a Redis failure (503).
   it('a signed body nested 20,000 deep is refused with 400; 1,000 deep is accepted', async () => {
-    const [result] = await sendAll(new URL(relay.url), [deepNesting(20_000)], 1);
+    const [result] = await sendAll(new URL(stack.relay.url), [deepNesting(20_000)], 1);
     expect(result?.status).toBe(400);
-    const [shallow] = await sendAll(new URL(relay.url), [deepNesting(1_000)], 1);
+    const [shallow] = await sendAll(new URL(stack.relay.url), [deepNesting(1_000)], 1);
     expect(shallow?.status).toBe(202);
   });
 });

@@ -1,36 +1,27 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestRedisServer } from '../support/redis-server.js';
+import { describe, expect, it } from 'vitest';
 import { acceptedIds, histogram, runLoad, send, signedRequest, triggerPath } from './support/load.js';
-import { type FaultRelay, JobChecker, type RedisSection, startFaultRelay } from './support/relay.js';
-import { command, durableArgs, until } from './support/topology.js';
+import { useFaultStack } from './support/stack.js';
+import { command, until } from './support/topology.js';
 
-let redis: TestRedisServer;
-let relay: FaultRelay;
-let jobs: JobChecker;
-
-beforeAll(async () => {
-  redis = await TestRedisServer.start(durableArgs);
-  const section: RedisSection = { url: redis.url, prefix: 'faults' };
-  relay = await startFaultRelay(section);
-  jobs = new JobChecker(section);
-});
-afterAll(async () => {
-  await relay?.stop();
-  await jobs?.close();
-  await redis?.destroy();
-});
+const stack = useFaultStack();
 
 const usedMemory = async () =>
-  Number(/used_memory:(\d+)/.exec(String(await command(redis.port, 'INFO', 'memory')))?.[1]);
+  Number(/used_memory:(\d+)/.exec(String(await command(stack.redis.port, 'INFO', 'memory')))?.[1]);
 
 describe('Redis maxmemory reached (noeviction)', () => {
   it('answers 503 once Redis is full, loses nothing acknowledged, and recovers when memory frees up', async () => {
     // Room for a couple of thousand events on top of what the relay already holds.
-    await command(redis.port, 'CONFIG', 'SET', 'maxmemory', String((await usedMemory()) + 4 * 1024 * 1024));
+    await command(
+      stack.redis.port,
+      'CONFIG',
+      'SET',
+      'maxmemory',
+      String((await usedMemory()) + 4 * 1024 * 1024),
+    );
     let refused = 0;
     const startedAt = Date.now();
     const outcomes = await runLoad({
-      url: relay.url,
+      url: stack.relay.url,
       concurrency: 16,
       stop: () => refused >= 300 || Date.now() - startedAt > 30_000,
       maxRequests: 50_000,
@@ -49,16 +40,16 @@ describe('Redis maxmemory reached (noeviction)', () => {
     const accepted = acceptedIds(outcomes);
     expect(accepted.length).toBeGreaterThan(100);
     expect(refused).toBeGreaterThanOrEqual(300);
-    expect(await jobs.missing(accepted)).toEqual([]);
+    expect(await stack.jobs.missing(accepted)).toEqual([]);
 
     // Memory freed (an operator raises the limit or workers drain the queue): 2xx again, no restart.
-    await command(redis.port, 'CONFIG', 'SET', 'maxmemory', '0');
+    await command(stack.redis.port, 'CONFIG', 'SET', 'maxmemory', '0');
     let last = 0;
     await until(
       'a 2xx after memory was freed',
       async () => {
         const { body, headers } = signedRequest(1);
-        last = (await send(relay.url + triggerPath, body, headers, 5000)).status;
+        last = (await send(stack.relay.url + triggerPath, body, headers, 5000)).status;
         return last === 202;
       },
       5000,

@@ -1,42 +1,27 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestRedisServer } from '../support/redis-server.js';
+import { describe, expect, it } from 'vitest';
 import { acceptedIds, histogram, percentile, runLoad } from './support/load.js';
-import { type FaultRelay, JobChecker, type RedisSection, startFaultRelay } from './support/relay.js';
-import { durableArgs, until } from './support/topology.js';
+import { useFaultStack } from './support/stack.js';
+import { until } from './support/topology.js';
 
-let redis: TestRedisServer;
-let relay: FaultRelay;
-let jobs: JobChecker;
-
-beforeAll(async () => {
-  redis = await TestRedisServer.start(durableArgs);
-  const section: RedisSection = { url: redis.url, prefix: 'faults' };
-  relay = await startFaultRelay(section);
-  jobs = new JobChecker(section);
-});
-afterAll(async () => {
-  await relay?.stop();
-  await jobs?.close();
-  await redis?.destroy();
-});
+const stack = useFaultStack();
 
 const readyz = async () => {
-  const res = await fetch(`${relay.opsUrl}/readyz`, { signal: AbortSignal.timeout(5000) });
+  const res = await fetch(`${stack.relay.opsUrl}/readyz`, { signal: AbortSignal.timeout(5000) });
   return { status: res.status, body: (await res.json()) as { reasons?: string[] } };
 };
 
 describe('Redis SIGKILLed and restarted under 16 concurrent senders', () => {
   it('503s fast while down, resumes within 5 s of Redis returning, and every 2xx is a job', async () => {
     let done = false;
-    const load = runLoad({ url: relay.url, concurrency: 16, stop: () => done });
+    const load = runLoad({ url: stack.relay.url, concurrency: 16, stop: () => done });
 
     await new Promise((r) => setTimeout(r, 1500));
     const killedAt = Date.now();
-    await redis.kill();
+    await stack.redis.kill();
     await new Promise((r) => setTimeout(r, 500));
     const whileDown = await readyz();
     await new Promise((r) => setTimeout(r, 2500));
-    await redis.startProcess(); // same port, same directory: the append-only file comes back
+    await stack.redis.startProcess(); // same port, same directory: the append-only file comes back
     const backAt = Date.now();
 
     // Two more seconds of load once the relay is ready again (10 s at most), then stop.
@@ -79,6 +64,6 @@ describe('Redis SIGKILLed and restarted under 16 concurrent senders', () => {
     const accepted = acceptedIds(outcomes);
     expect(acceptedIds(outcomes.filter((o) => o.startedAt < killedAt)).length).toBeGreaterThan(50);
     expect(acceptedIds(outcomes.filter((o) => o.startedAt >= backAt)).length).toBeGreaterThan(50);
-    expect(await jobs.missing(accepted)).toEqual([]);
+    expect(await stack.jobs.missing(accepted)).toEqual([]);
   });
 });

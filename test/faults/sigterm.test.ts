@@ -1,25 +1,9 @@
 import { request } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestRedisServer } from '../support/redis-server.js';
+import { describe, expect, it } from 'vitest';
 import { acceptedIds, histogram, runLoad, signedRequest, triggerPath } from './support/load.js';
-import { type FaultRelay, JobChecker, type RedisSection, startFaultRelay } from './support/relay.js';
-import { durableArgs } from './support/topology.js';
+import { useFaultStack } from './support/stack.js';
 
-let redis: TestRedisServer;
-let relay: FaultRelay;
-let jobs: JobChecker;
-
-beforeAll(async () => {
-  redis = await TestRedisServer.start(durableArgs);
-  const section: RedisSection = { url: redis.url, prefix: 'faults' };
-  relay = await startFaultRelay(section);
-  jobs = new JobChecker(section);
-});
-afterAll(async () => {
-  await relay?.stop();
-  await jobs?.close();
-  await redis?.destroy();
-});
+const stack = useFaultStack();
 
 /**
  * A request truly in flight at SIGTERM: headers and half the body sent before the signal, the rest
@@ -64,19 +48,21 @@ describe('SIGTERM under load', () => {
       release = r;
     });
     const load = runLoad({
-      url: relay.url,
+      url: stack.relay.url,
       concurrency: 16,
       // Keep sending past the signal: requests after the listener closed are refused, not lost.
       stop: () => signalledAt > 0 && Date.now() - signalledAt > 1500,
     });
     await new Promise((r) => setTimeout(r, 1000));
-    const uploads = Array.from({ length: 4 }, (_, i) => slowUpload(relay.url, 1_000_000 + i, signalled));
+    const uploads = Array.from({ length: 4 }, (_, i) =>
+      slowUpload(stack.relay.url, 1_000_000 + i, signalled),
+    );
     await new Promise((r) => setTimeout(r, 200));
 
     signalledAt = Date.now();
-    relay.proc.child.kill('SIGTERM');
+    stack.relay.proc.child.kill('SIGTERM');
     release();
-    const code = await relay.proc.exited;
+    const code = await stack.relay.proc.exited;
     const tookMs = Date.now() - signalledAt;
     const outcomes = await load;
     const slow = await Promise.all(uploads);
@@ -93,7 +79,7 @@ describe('SIGTERM under load', () => {
 
     expect(code).toBe(0);
     expect(tookMs).toBeLessThan(10_000);
-    expect(relay.proc.stdout.some((l) => l.includes('"stopped"'))).toBe(true);
+    expect(stack.relay.proc.stdout.some((l) => l.includes('"stopped"'))).toBe(true);
     expect(slow.map((s) => s.status)).toEqual([202, 202, 202, 202]);
     expect(answered.filter((o) => o.status !== 202 && o.status !== 503)).toEqual([]);
     // Requests sent before the signal were answered; only later ones may find the door shut (20 ms
@@ -103,6 +89,6 @@ describe('SIGTERM under load', () => {
 
     const accepted = [...acceptedIds(outcomes), ...slow.flatMap((s) => s.ids)];
     expect(accepted.length).toBeGreaterThan(100);
-    expect(await jobs.missing(accepted)).toEqual([]);
+    expect(await stack.jobs.missing(accepted)).toEqual([]);
   });
 });
