@@ -4,10 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ChannelEvent, LoopContext } from '../../src/channel.js';
-import { createLogger } from '../../src/log.js';
 import type { RelayEvent } from '../../src/queue/envelope.js';
 import { type FakeGmail, rateLimited, startFakeGmail } from '../../test/fakes/gmail-api.js';
+import { loopHarness } from '../../test/support/loop-harness.js';
 import { redisUrl, startTestRelay, type TestRelay } from '../../test/support/relay.js';
 import { until } from '../../test/support/until.js';
 import { gmailAccount } from './config.js';
@@ -223,45 +222,24 @@ describe('gmail poll loop', () => {
 
   it('a failed emit leaves the cursor where it was, and the next run fetches that mail again', async () => {
     const spec = gmailPoll(gmailAccount.parse(account()));
-    const store: { cursor?: string } = {};
-    const emitted: ChannelEvent[] = [];
-    let failing = false;
-    const context = (signal: AbortSignal): LoopContext => ({
-      signal,
-      log: createLogger({ level: 'silent' }),
-      publicUrl: undefined,
-      now: Date.now,
-      emit: async (events) => {
-        if (failing) throw new Error('Redis is down');
-        emitted.push(...events);
-        return events.map(() => 'id');
-      },
-      report: () => {},
-      ok: () => {},
-      cursor: {
-        get: async () => store.cursor,
-        set: async (value) => {
-          store.cursor = value;
-        },
-      },
-    });
+    const h = loopHarness();
     const first = new AbortController();
-    const running = spec.run(context(first.signal)).catch((err: unknown) => err);
-    const before = await until(() => store.cursor);
-    failing = true;
+    const running = spec.run(h.context(first.signal)).catch((err: unknown) => err);
+    const before = await until(() => h.cursor);
+    h.failing = true;
     const m = fake.addMessage();
     expect(await running).toMatchObject({ message: 'Redis is down' });
-    expect(store.cursor).toBe(before);
+    expect(h.cursor).toBe(before);
 
-    failing = false;
+    h.failing = false;
     const resumedAt = fake.calls.length;
     const second = new AbortController();
-    const resumed = spec.run(context(second.signal));
-    await until(() => emitted.find((e) => e.key === m.id));
+    const resumed = spec.run(h.context(second.signal));
+    await until(() => h.emitted.find((e) => e.key === m.id));
     second.abort();
     await resumed;
     const again = fake.calls.slice(resumedAt).find((c) => c.kind === 'history');
     expect(again?.query.get('startHistoryId')).toBe(parsePosition(before)?.historyId);
-    expect(parsePosition(store.cursor)?.historyId).toBe(String(fake.historyId()));
+    expect(parsePosition(h.cursor)?.historyId).toBe(String(fake.historyId()));
   });
 });

@@ -1,12 +1,12 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CredentialError, type LoopContext } from '../../src/channel.js';
+import { CredentialError } from '../../src/channel.js';
 import { eventId } from '../../src/queue/envelope.js';
 import { testKey } from '../../test/fakes/google-certs.js';
 import { type FakePubSub, googleError, startFakePubSub } from '../../test/fakes/pubsub-api.js';
+import { loopHarness } from '../../test/support/loop-harness.js';
 import { startTestRelay, type TestRelay } from '../../test/support/relay.js';
 import { until } from '../../test/support/until.js';
 import { googleChatAccount } from './config.js';
@@ -170,18 +170,8 @@ describe('google chat pub/sub pull in a running relay', () => {
 
 describe('google chat pub/sub pull, driven by hand', () => {
   const run = async (credentials: object) => {
-    const ctx: LoopContext = {
-      signal: new AbortController().signal,
-      log: pino({ level: 'silent' }),
-      publicUrl: undefined,
-      now: Date.now,
-      emit: async () => [],
-      report: () => {},
-      ok: () => {},
-      cursor: { get: async () => undefined, set: async () => {} },
-    };
     return pubsubLoop(googleChatAccount.parse(account(credentials)))
-      .run(ctx)
+      .run(loopHarness().context(new AbortController().signal))
       .catch((e: unknown) => e as Error);
   };
 

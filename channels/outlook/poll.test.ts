@@ -1,9 +1,8 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ChannelEvent, LoopContext } from '../../src/channel.js';
-import { createLogger } from '../../src/log.js';
 import type { RelayEvent } from '../../src/queue/envelope.js';
 import { type FakeGraph, startFakeGraph, throttled } from '../../test/fakes/graph-mail.js';
+import { loopHarness } from '../../test/support/loop-harness.js';
 import { redisUrl, startTestRelay, type TestRelay } from '../../test/support/relay.js';
 import { until } from '../../test/support/until.js';
 import { outlookAccount } from './config.js';
@@ -185,46 +184,25 @@ describe('outlook delta loop', () => {
 
   it('a failed emit leaves the delta link where it was, and the next run reads those changes again', async () => {
     const spec = outlookPoll(outlookAccount.parse(account()));
-    const store: { cursor?: string } = {};
-    const emitted: ChannelEvent[] = [];
-    let failing = false;
-    const context = (signal: AbortSignal): LoopContext => ({
-      signal,
-      log: createLogger({ level: 'silent' }),
-      publicUrl: undefined,
-      now: Date.now,
-      emit: async (events) => {
-        if (failing) throw new Error('Redis is down');
-        emitted.push(...events);
-        return events.map(() => 'id');
-      },
-      report: () => {},
-      ok: () => {},
-      cursor: {
-        get: async () => store.cursor,
-        set: async (value) => {
-          store.cursor = value;
-        },
-      },
-    });
+    const h = loopHarness();
     const first = new AbortController();
-    const running = spec.run(context(first.signal)).catch((err: unknown) => err);
-    const before = await until(() => store.cursor);
-    failing = true;
+    const running = spec.run(h.context(first.signal)).catch((err: unknown) => err);
+    const before = await until(() => h.cursor);
+    h.failing = true;
     const m = fake.addMessage();
     expect(await running).toMatchObject({ message: 'Redis is down' });
-    expect(store.cursor).toBe(before);
+    expect(h.cursor).toBe(before);
 
-    failing = false;
+    h.failing = false;
     const resumedAt = fake.calls.length;
     const second = new AbortController();
-    const resumed = spec.run(context(second.signal));
-    await until(() => emitted.find((e) => (e.payload as { id?: string }).id === m.id));
+    const resumed = spec.run(h.context(second.signal));
+    await until(() => h.emitted.find((e) => (e.payload as { id?: string }).id === m.id));
     second.abort();
     await resumed;
     const token = new URL(parsePosition(before)?.deltaLink ?? '').searchParams.get('$deltatoken');
     const again = fake.calls.slice(resumedAt).find((c) => c.kind === 'delta');
     expect(again?.query.get('$deltatoken')).toBe(token);
-    expect(store.cursor).not.toBe(before);
+    expect(h.cursor).not.toBe(before);
   });
 });

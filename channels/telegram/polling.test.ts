@@ -1,8 +1,8 @@
-import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CredentialError, type LoopContext } from '../../src/channel.js';
 import { eventId } from '../../src/queue/envelope.js';
 import { type FakeBotApi, startFakeBotApi, tooManyRequests } from '../../test/fakes/telegram-bot-api.js';
+import { loopHarness } from '../../test/support/loop-harness.js';
 import { startTestRelay, type TestRelay } from '../../test/support/relay.js';
 import { until } from '../../test/support/until.js';
 import { type TelegramAccount, telegramAccount } from './config.js';
@@ -158,17 +158,7 @@ describe('telegram polling in a running relay', () => {
 describe('telegram polling loop, driven by hand', () => {
   function handContext() {
     const abort = new AbortController();
-    const ctx: LoopContext = {
-      signal: abort.signal,
-      log: pino({ level: 'silent' }),
-      publicUrl: undefined,
-      now: Date.now,
-      emit: async () => [],
-      report: () => {},
-      ok: () => {},
-      cursor: { get: async () => undefined, set: async () => {} },
-    };
-    return { ctx, abort };
+    return { ctx: loopHarness().context(abort.signal), abort };
   }
 
   it('a refused bot token is a CredentialError that does not name the token', async () => {
