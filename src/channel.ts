@@ -159,10 +159,39 @@ export interface ChannelAdapter<A = unknown> {
   /** Things worth a warning at every start, e.g. an unauthenticated trigger. */
   warnings?(account: A): string[];
   loops?(account: A): readonly LoopSpec[];
+  /** Where a route's proof of origin travels, for `relay doctor`'s "header never arrives" diagnoses. */
+  proofOf?(account: A, routePath: string): ProofInfo | undefined;
+  /** Checks of the account's registration at its provider, for `relay doctor`. */
+  doctor?(account: A, ctx: DoctorContext): Promise<readonly DoctorFinding[]>;
   /** One provider call with the account's credentials, for `relay check --online`. */
   probe?(account: A, signal: AbortSignal): Promise<ProbeResult>;
   /** A request this account would accept, for tests and `relay sign`: same algorithm, never restated. */
   sign?(account: A, body: Buffer, nowMs: number): SignedRequest;
+}
+
+/** The headers that carry a route's proof (empty when it lives in the body), and the secret behind it. */
+export interface ProofInfo {
+  /** Header names as a provider sends them (`X-Hub-Signature-256`). */
+  readonly headers: readonly string[];
+  /** Another header that would do instead (the generic token scheme's `X-Relay-Token`). */
+  readonly alternative?: string;
+  /** The config field to check when signatures fail (`appSecret`). */
+  readonly secretField: string;
+}
+
+/** One line of `relay doctor`: a verdict, what was checked, and (unless ok) what to do. */
+export interface DoctorFinding {
+  readonly verdict: 'ok' | 'warning' | 'problem' | 'skipped';
+  /** What was checked: `redis`, `telegram/support registration`, `rejections webhook/shop/orders`. */
+  readonly check: string;
+  readonly message: string;
+}
+
+export interface DoctorContext {
+  readonly publicUrl: string | undefined;
+  /** Reads a loop's cursor (`channel:account:loop`); undefined when Redis is out of reach. */
+  readonly readCursor: ((loopId: string) => Promise<string | null>) | undefined;
+  readonly nowMs: number;
 }
 
 /** What one provider call says about one account's credentials. */

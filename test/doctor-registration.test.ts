@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { TeamsAccount } from '../channels/teams/config.js';
+import { teamsSubscriptions } from '../channels/teams/doctor.js';
 import { keyOf, serializeState } from '../channels/teams/subscription-state.js';
-import { teamsSubscriptions } from '../src/doctor/registration.js';
 
 /** The doctor's Teams check reads the subscription loop's own record (its cursor) for each configured subscription. */
 const now = Date.parse('2026-11-21T10:00:00.000Z');

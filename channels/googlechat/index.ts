@@ -27,6 +27,7 @@ export const googlechat = {
       : [],
   loops: (a) => (a.subscription ? [pubsubLoop(a)] : []),
   probe: probeGoogleChat,
+  proofOf: () => ({ headers: ['Authorization'], secretField: 'audience' }),
   routes: [
     {
       path: '/google-chat/:account',

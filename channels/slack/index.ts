@@ -21,6 +21,10 @@ export const slack = {
   // With an app-level token, Slack delivers over Socket Mode (outbound), and the route stays for HTTP.
   loops: (a) => (a.appToken?.[0] ? [socketModeLoop(a)] : []),
   probe: probeSlack,
+  proofOf: () => ({
+    headers: ['X-Slack-Signature', 'X-Slack-Request-Timestamp'],
+    secretField: 'signingSecret',
+  }),
   routes: [
     {
       path: '/slack/:account/events',

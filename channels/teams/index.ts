@@ -5,6 +5,7 @@ import { isJson } from '../../src/http/parse.js';
 import { normalizeActivity } from './bot-normalize.js';
 import { verifiedActivity, verifyBot } from './bot-verify.js';
 import { type TeamsAccount, teamsAccount } from './config.js';
+import { doctorTeams, teamsProof } from './doctor.js';
 import { normalizeGraphItem } from './graph-normalize.js';
 import { graphHandshake, graphItems, verifyGraph } from './graph-verify.js';
 import { probeTeams } from './probe.js';
@@ -50,6 +51,8 @@ export const teams = {
   queueOf: (a) => a.queue,
   loops: (a) => (a.subscriptions.length > 0 ? [subscriptionLoop(a)] : []),
   probe: probeTeams,
+  proofOf: teamsProof,
+  doctor: doctorTeams,
   routes: [
     {
       path: '/teams/:account/notifications',

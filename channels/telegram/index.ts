@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ChannelAdapter } from '../../src/channel.js';
 import { type TelegramAccount, telegramAccount } from './config.js';
+import { doctorTelegram, telegramProof } from './doctor.js';
 import { acceptsTelegram, receiveTelegram } from './normalize.js';
 import { pollingLoop } from './polling.js';
 import { probeTelegram } from './probe.js';
@@ -20,6 +21,8 @@ export const telegram = {
   queueOf: (a) => a.queue,
   loops: (a) => (a.mode === 'webhook' ? [webhookLoop(a)] : [pollingLoop(a)]),
   probe: probeTelegram,
+  proofOf: telegramProof,
+  doctor: doctorTelegram,
   routes: [
     {
       path: '/telegram/:account',

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { ChannelAdapter } from '../../src/channel.js';
 import { type WebhookAccount, webhookAccount } from './config.js';
 import { acceptsWebhook, normalizeWebhook } from './normalize.js';
-import { signWebhook, verifyWebhook } from './verify.js';
+import { signWebhook, verifyWebhook, webhookProof } from './verify.js';
 
 /** Generic triggers: `POST /webhook/{group}/{trigger}`, authenticated per `auth.scheme`. */
 export const webhook = {
@@ -18,6 +18,7 @@ export const webhook = {
           `trigger ${a.group}/${a.trigger} accepts unsigned requests (auth.scheme: none): anyone who finds the URL can enqueue events`,
         ]
       : [],
+  proofOf: webhookProof,
   routes: [
     {
       path: '/webhook/:group/:trigger',

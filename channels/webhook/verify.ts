@@ -1,4 +1,4 @@
-import type { InboundRequest, SignedRequest } from '../../src/channel.js';
+import type { InboundRequest, ProofInfo, SignedRequest } from '../../src/channel.js';
 import { RejectedError } from '../../src/errors.js';
 import { header } from '../../src/http/parse.js';
 import { type HmacScheme, signHmac, verifyHmac } from '../../src/verify/hmac.js';
@@ -80,4 +80,22 @@ export function signWebhook(account: WebhookAccount, body: Buffer, nowMs: number
       break;
   }
   return { method: 'POST', path, headers };
+}
+
+/** Where each scheme's proof travels, for `relay doctor`'s diagnoses; undefined for `none`. */
+export function webhookProof(account: WebhookAccount): ProofInfo | undefined {
+  const auth = account.auth;
+  switch (auth.scheme) {
+    case 'hmac-sha256':
+      return { headers: [auth.header], secretField: 'auth.secrets' };
+    case 'token':
+      return { headers: ['Authorization'], alternative: 'X-Relay-Token', secretField: 'auth.token' };
+    case 'standard-webhooks':
+      return {
+        headers: ['webhook-id', 'webhook-timestamp', 'webhook-signature'],
+        secretField: 'auth.secrets',
+      };
+    case 'none':
+      return undefined;
+  }
 }

@@ -12,6 +12,8 @@ export const whatsapp = {
   accounts: z.array(whatsappAccount),
   accountId: (a) => a.account,
   queueOf: (a) => a.queue,
+  // The doctor's "header never arrives" diagnosis.
+  proofOf: () => ({ headers: ['X-Hub-Signature-256'], secretField: 'appSecret' }),
   routes: [
     {
       path: '/whatsapp/:account',

@@ -1,12 +1,8 @@
-/** One line of `relay doctor`: a verdict, what was checked, and (unless ok) what to do. */
-export type Verdict = 'ok' | 'warning' | 'problem' | 'skipped';
+import type { DoctorFinding } from '../channel.js';
 
-export interface Finding {
-  readonly verdict: Verdict;
-  /** What was checked: `redis`, `telegram/support registration`, `rejections webhook/shop/orders`. */
-  readonly check: string;
-  readonly message: string;
-}
+/** One line of `relay doctor` (channels produce them too, through `ChannelAdapter.doctor`). */
+export type Finding = DoctorFinding;
+export type Verdict = DoctorFinding['verdict'];
 
 export const finding = (verdict: Verdict, check: string, message: string): Finding => ({
   verdict,

@@ -1,3 +1,4 @@
+import type { ProofInfo } from '../channel.js';
 import type { Rejection } from '../rejections.js';
 import { oversizedBodies, reEncodedBodies } from './bodies.js';
 import { type Finding, finding } from './finding.js';
@@ -11,13 +12,8 @@ import { groupBy, keyOf, minRepeats, plural, span } from './groups.js';
  */
 
 /** How a channel account authenticates requests: the header(s) that carry it and the config field holding the secret. */
-export interface AuthInfo {
-  /** Header names as a provider sends them (`X-Hub-Signature-256`); empty when the proof is in the body. */
-  readonly headers: readonly string[];
-  /** Another header that would do instead (the generic token scheme's `X-Relay-Token`). */
-  readonly alternative?: string;
-  readonly secretField: string;
-}
+/** Where a route's proof travels: the channel's own `proofOf`. */
+export type AuthInfo = ProofInfo;
 
 export interface PatternContext {
   /** Configured account ids per channel name (generic triggers: `group/trigger`). */
