@@ -15,11 +15,12 @@ import { Metrics } from './metrics.js';
 import { toEnvelope } from './queue/envelope.js';
 import { Journal, journalKey } from './queue/journal.js';
 import { Producer } from './queue/producer.js';
-import { Pump } from './queue/pump.js';
+import { type JobPump, Pump } from './queue/pump.js';
+import { PumpThread } from './queue/pump-thread.js';
 import { QueueSet } from './queue/queues.js';
 import { allQueues } from './queue/routing.js';
 import { checkRedisVersion, createRedis, type RedisClient, waitForReady } from './redis/connection.js';
-import { ReplicaFence } from './redis/replicas.js';
+import { replicaFenceFor } from './redis/replicas.js';
 import { RejectionLog } from './rejections.js';
 import { RuntimeTriggers } from './triggers/runtime.js';
 import { TriggerStore } from './triggers/store.js';
@@ -134,21 +135,14 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
   const rejections = new RejectionLog(redis, config.redis.prefix);
   // Replication is asynchronous: with replicas, a write is acknowledged only once they hold it,
   // so a failover cannot lose what a provider was told is safe (proven in test/faults/sentinel).
-  const minReplicas = config.redis.minReplicas ?? (config.redis.sentinels ? 1 : 0);
-  const fenceRedis = minReplicas > 0 ? createRedis(config.redis, 'producer', 'relay-fence') : undefined;
+  const fencing = replicaFenceFor(config.redis);
+  const fenceRedis = fencing?.connection;
   fenceRedis?.on('error', (err) => log.debug({ err: err.message }, 'redis connection error'));
-  const fence = fenceRedis
-    ? new ReplicaFence(
-        fenceRedis,
-        `${config.redis.prefix}:relay:fence`,
-        minReplicas,
-        config.redis.replicaTimeoutMs,
-      )
-    : undefined;
+  const fence = fencing?.fence;
   const producer = new Producer(queues, config, metrics, fence);
   // The ingest journal: requests are acknowledged on one XADD, the pump makes the jobs.
   let journal: Journal | undefined;
-  let pump: Pump | undefined;
+  let pump: JobPump | undefined;
   let journalRedis: RedisClient | undefined;
   let pumpRedis: RedisClient | undefined;
   if (journalSettings) {
@@ -157,8 +151,6 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
     // auto-pipelining batches the concurrent requests' writes into one socket write.
     journalRedis.options.enableAutoPipelining = true;
     journalRedis.on('error', (err) => log.debug({ err: err.message }, 'redis connection error'));
-    pumpRedis = createRedis(config.redis, 'blocking', 'relay-pump');
-    pumpRedis.on('error', (err) => log.debug({ err: err.message }, 'redis connection error'));
     journal = new Journal(
       journalRedis,
       config.redis.prefix,
@@ -167,15 +159,29 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
       metrics,
       fence,
     );
-    pump = new Pump({
-      redis: pumpRedis,
-      journal,
-      producer,
-      log,
-      batch: journalSettings.batch,
-      claimIdleMs: journalSettings.claimIdleSec * 1000,
-      now,
-    });
+    const claimIdleMs = journalSettings.claimIdleSec * 1000;
+    if (journalSettings.pump === 'thread') {
+      pump = new PumpThread({
+        config: { redis: config.redis, queue: config.queue, routes: config.routes },
+        journal,
+        metrics,
+        log,
+        batch: journalSettings.batch,
+        claimIdleMs,
+      });
+    } else {
+      pumpRedis = createRedis(config.redis, 'blocking', 'relay-pump');
+      pumpRedis.on('error', (err) => log.debug({ err: err.message }, 'redis connection error'));
+      pump = new Pump({
+        redis: pumpRedis,
+        journal,
+        producer,
+        log,
+        batch: journalSettings.batch,
+        claimIdleMs,
+        now,
+      });
+    }
   }
   const index = indexAccounts(configured);
 

@@ -1,6 +1,12 @@
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { journalKey, pumpGroup } from '../src/queue/journal.js';
+import { parseConfig } from '../src/config/load.js';
+import { createLogger } from '../src/log.js';
+import { Metrics } from '../src/metrics.js';
+import type { RelayEvent } from '../src/queue/envelope.js';
+import { Journal, journalKey, pumpGroup } from '../src/queue/journal.js';
+import { PumpThread } from '../src/queue/pump-thread.js';
 import { redisUrl, startTestRelay, type TestRelay, uniquePrefix } from './support/relay.js';
 
 const token = 'journal-token-0123456789';
@@ -16,7 +22,7 @@ const headers = (id?: string) => ({
 
 const redis = new Redis(redisUrl);
 const started: TestRelay[] = [];
-async function relay(journal: object = {}, prefix?: string) {
+async function relayWith(journal: object, prefix?: string) {
   const t = await startTestRelay(config(journal), prefix ? { prefix } : {});
   started.push(t);
   return t;
@@ -53,7 +59,9 @@ function entryFields(id: string) {
   return ['q', 'relay-events', 'e', JSON.stringify([event])];
 }
 
-describe('the ingest journal', () => {
+describe.each(['thread', 'inline'] as const)('the ingest journal, pump: %s', (pump) => {
+  const relay = (journal: object = {}, prefix?: string) => relayWith({ pump, ...journal }, prefix);
+
   it('answers 202 on the journal entry; the pump makes the job and empties the journal; lag is a metric', async () => {
     const t = await relay();
     const res = await t.post('/webhook/ci/deploys', '{"n":1}', headers());
@@ -62,10 +70,13 @@ describe('the ingest journal', () => {
     const job = await until(() => t.queue().getJob(ids[0] as string));
     expect(job.data).toMatchObject({ id: ids[0], type: 'webhook.received', data: { payload: { n: 1 } } });
     await until(async () => (await redis.xlen(journalKey(t.prefix))) === 0);
-    const metrics = await (await fetch(`${t.opsUrl}/metrics`)).text();
+    // The pump thread reports its counts every 500 ms.
+    const metrics = await until(async () => {
+      const text = await (await fetch(`${t.opsUrl}/metrics`)).text();
+      return /relay_events_enqueued_total\{channel="webhook",type="webhook.received"\} 1/.test(text) && text;
+    });
     expect(metrics).toMatch(/^relay_journal_backlog 0$/m);
     expect(metrics).toMatch(/^relay_journal_lag_seconds 0$/m);
-    expect(metrics).toMatch(/relay_events_enqueued_total\{channel="webhook",type="webhook.received"\} 1/);
   });
 
   it('a request journaled by a replica that died before making its job still becomes one job', async () => {
@@ -129,11 +140,12 @@ describe('the ingest journal', () => {
     await redis.del(meta);
     await until(async () => (await t.jobs()).length === 3);
     await until(async () => (await t.post('/webhook/ci/deploys', '{}', headers())).status === 202);
-    expect((await fetch(`${t.opsUrl}/readyz`)).status).toBe(200);
+    // (The pump thread reports its progress every 500 ms.)
+    await until(async () => (await fetch(`${t.opsUrl}/readyz`)).status === 200, 2000);
   }, 40_000);
 
   it('on close, every acknowledged request is a job before the relay is gone', async () => {
-    const t = await startTestRelay(config());
+    const t = await startTestRelay(config({ pump }));
     const ids: string[] = [];
     await Promise.all(
       Array.from({ length: 8 }, async () => {
@@ -149,5 +161,60 @@ describe('the ingest journal', () => {
     expect(ids.filter((id) => !jobs.has(id))).toEqual([]);
     expect(await redis.xlen(journalKey(t.prefix))).toBe(0);
     await t.close();
+  });
+});
+
+describe('the pump thread', () => {
+  it('a pump thread that dies is replaced, and every journaled event still becomes one job', async () => {
+    const prefix = uniquePrefix('journal-thread');
+    const lines: string[] = [];
+    const log = createLogger({ level: 'debug', destination: { write: (l: string) => void lines.push(l) } });
+    const metrics = new Metrics();
+    const parsed = parseConfig({ redis: { url: redisUrl, prefix }, channels: config().channels });
+    const journalRedis = new Redis(redisUrl);
+    const journal = new Journal(journalRedis, prefix, 1000, parsed.queue.name, metrics);
+    const pump = new PumpThread({
+      config: { redis: parsed.redis, queue: parsed.queue, routes: parsed.routes },
+      journal,
+      metrics,
+      log,
+      batch: 10,
+      claimIdleMs: 200,
+      reportMs: 50,
+      restartMs: 50,
+    });
+    const queue = new Queue(parsed.queue.name, { connection: redis, prefix });
+    const event = (n: number) =>
+      (JSON.parse(entryFields(`webhook-thread-${n}`)[3] as string) as RelayEvent[])[0] as RelayEvent;
+    try {
+      pump.start();
+      await journal.emit([event(1)], undefined);
+      await until(() => queue.getJob('webhook-thread-1'));
+      // (Counts a thread made but had not reported yet die with it: wait for the report.)
+      await until(async () =>
+        /relay_events_enqueued_total\{[^}]*\} 1/.test(await metrics.registry.metrics()),
+      );
+
+      await pump.thread?.terminate();
+      expect(pump.problem()).toMatch(/journal pump thread/);
+      await journal.emit([event(2), event(3)], undefined);
+      await until(async () => pump.restarts === 1 && pump.problem() === undefined);
+      await until(() => queue.getJob('webhook-thread-3'));
+      await until(async () => (await redis.xlen(journalKey(prefix))) === 0);
+      expect((await queue.getJobs()).map((j) => j.id).sort()).toEqual([
+        'webhook-thread-1',
+        'webhook-thread-2',
+        'webhook-thread-3',
+      ]);
+      expect(lines.join('')).toMatch(/journal pump thread exited; starting a new one/);
+      await until(async () =>
+        /relay_events_enqueued_total\{[^}]*\} 3/.test(await metrics.registry.metrics()),
+      );
+    } finally {
+      await pump.stop(2000);
+      await queue.close();
+      journalRedis.disconnect();
+    }
+    expect(pump.thread).toBeUndefined();
   });
 });

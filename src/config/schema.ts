@@ -124,6 +124,12 @@ const queue = z
           .max(10_000)
           .default(500)
           .describe('entries the pump turns into jobs at once'),
+        pump: z
+          .enum(['thread', 'inline'])
+          .default('thread')
+          .describe(
+            "where the pump makes the jobs: its own worker thread (another core can do BullMQ's work), or inline on the request thread (a one-core container)",
+          ),
         claimIdleSec: z
           .number()
           .positive()

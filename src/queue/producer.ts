@@ -1,11 +1,19 @@
 import type { RelayConfig } from '../config/schema.js';
 import { errorMessage, UnavailableError } from '../errors.js';
-import type { Metrics } from '../metrics.js';
 import { enqueueTimeoutMs } from '../redis/connection.js';
 import type { RelayEvent } from './envelope.js';
 import type { EventSink, Fence } from './journal.js';
 import type { QueueSet } from './queues.js';
 import { queuesFor } from './routing.js';
+
+/** What the producer counts: the relay's metrics, or (in the pump thread) a tally sent to them. */
+export interface ProducerMetrics {
+  readonly enqueued: { inc(labels: { channel: string; type: string }): void };
+  readonly enqueueSeconds: { startTimer(): () => unknown };
+}
+
+/** The parts of the config that decide where and how events become jobs. */
+export type QueueConfig = Pick<RelayConfig, 'redis' | 'queue' | 'routes'>;
 
 /**
  * Puts events into Redis. `emit` resolves only when every event is a job in every queue it is
@@ -15,8 +23,8 @@ export class Producer implements EventSink {
   readonly #dedupeTtlMs: number;
   constructor(
     private readonly queues: QueueSet,
-    private readonly config: RelayConfig,
-    private readonly metrics: Metrics,
+    private readonly config: QueueConfig,
+    private readonly metrics: ProducerMetrics,
     /** With replicas (Sentinel), waits until they hold the jobs too: see src/redis/replicas.ts. */
     private readonly fence?: Fence,
   ) {

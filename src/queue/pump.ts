@@ -2,17 +2,39 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage } from '../errors.js';
-import type { Logger } from '../log.js';
 import type { RedisClient } from '../redis/connection.js';
-import { type Journal, type JournalEntry, parseEntry, pumpGroup } from './journal.js';
+import { type JournalEntry, parseEntry, pumpGroup } from './journal.js';
 import type { Producer } from './producer.js';
+
+/** What the relay asks of a pump, wherever it runs (this thread: `Pump`; its own: `PumpThread`). */
+export interface JobPump {
+  start(): void;
+  /** Resolves once the journal is drained as far as this replica can, or at the deadline. */
+  stop(timeoutMs: number): Promise<void>;
+  /** Why `/readyz` should fail, if it should. */
+  problem(): string | undefined;
+}
+
+/** The pump's view of the journal: its key, and the backlog it reports after each look. */
+export interface PumpJournal {
+  readonly key: string;
+  readonly backlog: number;
+  observed(length: number): void;
+}
+
+/** The pump's few log lines (a pino logger, or the pump thread's messages to one). */
+export interface PumpLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
 
 export interface PumpOptions {
   /** A connection of its own: the pump blocks on XREADGROUP. */
   readonly redis: RedisClient;
-  readonly journal: Journal;
-  readonly producer: Producer;
-  readonly log: Logger;
+  readonly journal: PumpJournal;
+  readonly producer: Pick<Producer, 'addJobs'>;
+  readonly log: PumpLog;
   /** Entries per batch (one XREADGROUP, one addBulk per queue, one XACK + XDEL). */
   readonly batch: number;
   /** A dead replica's entries are claimed after this long unacknowledged. */
@@ -24,6 +46,23 @@ export interface PumpOptions {
 
 type RawEntry = [string, string[] | null];
 
+export interface PumpProgress {
+  readonly at: number;
+  readonly error?: string;
+}
+
+/** A pump is stuck when entries wait and it made no progress for `stuckAfterMs` (default 10 s). */
+export function stuckReason(
+  progress: PumpProgress,
+  backlog: number,
+  now: number,
+  stuckAfterMs = 10_000,
+): string | undefined {
+  const idle = now - progress.at;
+  if (idle < stuckAfterMs || backlog === 0) return undefined;
+  return `journal pump: no progress for ${Math.round(idle / 1000)} s with ${backlog} entries waiting${progress.error ? ` (${progress.error})` : ''}`;
+}
+
 /**
  * Turns journal entries into BullMQ jobs: at least once (an entry is acknowledged and deleted only
  * after its jobs exist), deduplicated by event id (the producer's job id and dedupe key). Every
@@ -31,7 +70,7 @@ type RawEntry = [string, string[] | null];
  * entries are claimed (XAUTOCLAIM) by the living.
  * https://redis.io/docs/latest/develop/data-types/streams/#consumer-groups
  */
-export class Pump {
+export class Pump implements JobPump {
   readonly consumer = `${hostname()}-${process.pid}-${randomUUID().slice(0, 6)}`;
   readonly #o: PumpOptions;
   readonly #now: () => number;
@@ -60,9 +99,12 @@ export class Pump {
 
   /** Why `/readyz` should fail: entries wait and the pump made no progress for `stuckAfterMs`. */
   problem(): string | undefined {
-    const idle = this.#now() - this.#lastProgress;
-    if (idle < (this.#o.stuckAfterMs ?? 10_000) || this.#o.journal.backlog === 0) return undefined;
-    return `journal pump: no progress for ${Math.round(idle / 1000)} s with ${this.#o.journal.backlog} entries waiting${this.#lastError ? ` (${this.#lastError})` : ''}`;
+    return stuckReason(this.progress, this.#o.journal.backlog, this.#now(), this.#o.stuckAfterMs);
+  }
+
+  /** When the pump last got through a round, and what failed since. */
+  get progress(): PumpProgress {
+    return { at: this.#lastProgress, ...(this.#lastError ? { error: this.#lastError } : {}) };
   }
 
   /**

@@ -20,7 +20,7 @@ export class QueueSet {
   readonly #queues = new Map<string, EventQueue>();
   constructor(
     private readonly connection: RedisClient,
-    private readonly config: RelayConfig,
+    private readonly config: Pick<RelayConfig, 'redis' | 'queue'>,
   ) {}
 
   get(name: string): EventQueue {

@@ -1,4 +1,5 @@
-import type { RedisClient } from './connection.js';
+import type { RelayConfig } from '../config/schema.js';
+import { createRedis, type RedisClient } from './connection.js';
 
 /**
  * Redis replication is asynchronous: a write the master has answered can still be lost when a
@@ -67,4 +68,23 @@ export class ReplicaFence {
       );
     }
   }
+}
+
+/**
+ * The fence the config asks for (`redis.minReplicas`, default 1 with Sentinel, else none), on a
+ * connection of its own; undefined when writes need no replica.
+ */
+export function replicaFenceFor(
+  redis: RelayConfig['redis'],
+): { fence: ReplicaFence; connection: RedisClient } | undefined {
+  const minReplicas = redis.minReplicas ?? (redis.sentinels ? 1 : 0);
+  if (minReplicas <= 0) return undefined;
+  const connection = createRedis(redis, 'producer', 'relay-fence');
+  const fence = new ReplicaFence(
+    connection,
+    `${redis.prefix}:relay:fence`,
+    minReplicas,
+    redis.replicaTimeoutMs,
+  );
+  return { fence, connection };
 }
