@@ -42,6 +42,9 @@ const usage = `Usage: npm run bench -- [options]
   --relay-node-arg A  extra node flag for the relay (repeatable), for experiments, e.g.
                     --relay-node-arg=--import=/tmp/patch.mjs; printed in the header
   --journal         run the relay with queue.journal.enabled (acknowledge on one XADD; the pump makes the jobs)
+  --pump P          with --journal: where the pump runs, thread (default) or inline (the request thread)
+  --pin W           what is pinned to the server's core: process (default: every thread of the server)
+                    or main (only its main thread; its other threads may use any core), for both servers
   --profile         also run the relay once under node --cpu-prof and print its top frames
   --json            print a machine-readable summary on stdout (progress goes to stderr)
   --help
@@ -73,6 +76,8 @@ const { values: args } = parseArgs({
     'relay-node-arg': { type: 'string', multiple: true },
     profile: { type: 'boolean', default: false },
     journal: { type: 'boolean', default: false },
+    pump: { type: 'string', default: 'thread' },
+    pin: { type: 'string', default: 'process' },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -91,8 +96,15 @@ const options = {
   relayNodeArgs: args['relay-node-arg'] ?? [],
   profile: args.profile,
   journal: args.journal,
+  pump: args.pump,
+  pin: args.pin,
   json: args.json,
 };
+
+if (!['thread', 'inline'].includes(options.pump) || !['process', 'main'].includes(options.pin)) {
+  process.stderr.write(`--pump must be thread or inline, --pin process or main\n\n${usage}\n`);
+  process.exit(2);
+}
 
 if (
   options.logLevel !== undefined &&
@@ -268,6 +280,17 @@ function pinnedSpawn(
   children.add(child);
   child.on('error', () => {});
   return child;
+}
+
+/**
+ * `--pin main`: the server's threads other than its main one (V8's, libuv's, a worker thread) may
+ * run on any core; the main thread, which serves the requests, stays on the server's core.
+ */
+function unpinHelpers(pid: number): void {
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    if (tid === String(pid)) continue;
+    spawnSync('taskset', ['-p', '-c', `0-${cores - 1}`, tid], { stdio: 'ignore' });
+  }
 }
 
 function cpuModel(): string {
@@ -607,7 +630,7 @@ async function runServer(
         // client sending the whole load must not be refused: 6000 a minute is the production default.
         `server: { port: ${port}, opsPort: ${opsPort}, host: 127.0.0.1, opsHost: 127.0.0.1, rateLimit: { max: 1000000000 } }`,
         `redis: { url: "${redisUrl}", prefix: ${prefix} }`,
-        `queue: { name: ${queueName}, journal: { enabled: ${options.journal} } }`,
+        `queue: { name: ${queueName}, journal: { enabled: ${options.journal}, pump: ${options.pump} } }`,
         'channels:',
         '  webhook:',
         `    - { group: bench, trigger: load, auth: { scheme: hmac-sha256, secrets: ["${secret}"], header: ${signatureHeader}, prefix: "${signaturePrefix}" } }`,
@@ -645,6 +668,7 @@ async function runServer(
   try {
     await waitReady(child, log, ready, 20_000);
     const readyMs = performance.now() - started;
+    if (pinned && options.pin === 'main' && child.pid) unpinHelpers(child.pid);
     const pid = child.pid;
     if (pid === undefined) throw new Error('no pid');
     const url = `http://127.0.0.1:${port}${targetPath}`;
@@ -1009,7 +1033,7 @@ async function main(): Promise<number> {
         ?.replace(/\s*Copyright.*$/, '')
         .trim() || 'wrk',
     pinning: pinned
-      ? `taskset: server on cpu ${serverCpu}, wrk on cpu ${loadCpu} (Redis and this driver unpinned)`
+      ? `taskset: server ${options.pin === 'main' ? 'main thread' : '(all threads)'} on cpu ${serverCpu}, wrk on cpu ${loadCpu} (Redis, this driver${options.pin === 'main' ? ", the servers' other threads" : ''} unpinned)`
       : tools.taskset
         ? `not pinned: only ${cores} core(s)`
         : 'not pinned: taskset not found (util-linux)',
@@ -1024,6 +1048,8 @@ async function main(): Promise<number> {
     relayLogLevel: options.logLevel ?? 'info (default)',
     relayNodeArgs: options.relayNodeArgs,
     relayJournal: options.journal,
+    relayPump: options.journal ? options.pump : undefined,
+    pin: options.pin,
     target: `POST ${targetPath} (generic trigger, hmac-sha256, X-Signature-256: sha256=<hex>)`,
   };
 
@@ -1036,7 +1062,7 @@ async function main(): Promise<number> {
   );
   say(`pinning: ${machine.pinning}`);
   say(
-    `relay:   LOG_LEVEL ${settings.relayLogLevel}, logs to a file; ${settings.target}; ${options.journal ? 'ingest journal on (ack on XADD, pump makes jobs)' : 'jobs before the 2xx (journal off)'}`,
+    `relay:   LOG_LEVEL ${settings.relayLogLevel}, logs to a file; ${settings.target}; ${options.journal ? `ingest journal on (ack on XADD, pump in ${options.pump === 'thread' ? 'its own thread' : 'the request thread'} makes jobs)` : 'jobs before the 2xx (journal off)'}`,
   );
   if (options.relayNodeArgs.length > 0)
     say(`relay node flags (experiment): ${options.relayNodeArgs.join(' ')}`);
