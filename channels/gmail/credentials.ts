@@ -1,12 +1,16 @@
-import { auth } from '@googleapis/gmail';
+import type { auth } from '@googleapis/gmail';
 import { importPKCS8, SignJWT } from 'jose';
 import { CredentialError, RetryLaterError } from '../../src/channel.js';
+import { lazy } from '../../src/lazy.js';
 import type { Logger } from '../../src/log.js';
 import type { GmailCredentials } from './config.js';
 
 export const gmailReadonlyScope = 'https://www.googleapis.com/auth/gmail.readonly';
 
 const first = (list: readonly string[]): string => list[0] ?? '';
+
+/** @googleapis/gmail (with its google-auth-library), loaded by the first account that needs it. */
+export const gmailSdk = lazy(() => import('@googleapis/gmail'));
 
 /** google-auth-library's OAuth2Client, in the version @googleapis/gmail was built against (it pins its own). */
 export type GmailAuth = InstanceType<typeof auth.OAuth2>;
@@ -18,7 +22,8 @@ export type GmailAuth = InstanceType<typeof auth.OAuth2>;
  * `token_uri` unused.
  * https://developers.google.com/identity/protocols/oauth2/service-account#httprest
  */
-export function gmailAuth(creds: GmailCredentials, account: string, log: Logger): GmailAuth {
+export async function gmailAuth(creds: GmailCredentials, account: string, log: Logger): Promise<GmailAuth> {
+  const { auth } = await gmailSdk();
   switch (creds.kind) {
     case 'token': {
       const client = new auth.OAuth2();

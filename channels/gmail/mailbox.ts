@@ -1,6 +1,6 @@
-import { gmail, type gmail_v1 } from '@googleapis/gmail';
+import type { gmail_v1 } from '@googleapis/gmail';
 import type { GmailAccount } from './config.js';
-import { type GmailAuth, statusOf } from './credentials.js';
+import { type GmailAuth, gmailSdk, statusOf } from './credentials.js';
 
 export type GmailMessage = gmail_v1.Schema$Message;
 
@@ -12,20 +12,26 @@ export class Mailbox {
   readonly #user: string;
   readonly #format: GmailAccount['format'];
 
-  constructor(
-    account: GmailAccount,
-    auth: GmailAuth,
-    private readonly signal: AbortSignal,
-  ) {
+  static async open(account: GmailAccount, auth: GmailAuth, signal: AbortSignal): Promise<Mailbox> {
+    const { gmail } = await gmailSdk();
     // rootUrl replaces the origin of every method URL; retries are the supervisor's, so that a
     // 429's Retry-After reaches it instead of being absorbed by gaxios' own backoff.
-    this.#api = gmail({
+    const api = gmail({
       version: 'v1',
       auth,
       rootUrl: account.apiRoot,
       retry: false,
       timeout: requestTimeoutMs,
     });
+    return new Mailbox(account, api, signal);
+  }
+
+  private constructor(
+    account: GmailAccount,
+    api: gmail_v1.Gmail,
+    private readonly signal: AbortSignal,
+  ) {
+    this.#api = api;
     this.#user = account.user;
     this.#format = account.format;
   }

@@ -37,8 +37,8 @@ export function gmailPoll(account: GmailAccount): LoopSpec {
   return {
     name: 'poll',
     async run(ctx: LoopContext) {
-      auth ??= gmailAuth(account.credentials, account.account, ctx.log);
-      const mailbox = new Mailbox(account, auth, ctx.signal);
+      auth ??= await gmailAuth(account.credentials, account.account, ctx.log);
+      const mailbox = await Mailbox.open(account, auth, ctx.signal);
       try {
         // Read once per run: while the lease is ours nobody else moves it, and a round that cannot
         // reach Redis then fails at emit, not before asking Gmail.

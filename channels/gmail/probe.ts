@@ -12,8 +12,8 @@ import { Mailbox } from './mailbox.js';
  */
 export async function probeGmail(account: GmailAccount, signal: AbortSignal): Promise<ProbeResult> {
   try {
-    const auth = gmailAuth(account.credentials, account.account, pino({ enabled: false }));
-    const historyId = await new Mailbox(account, auth, signal).historyId();
+    const auth = await gmailAuth(account.credentials, account.account, pino({ enabled: false }));
+    const historyId = await (await Mailbox.open(account, auth, signal)).historyId();
     return probeOk(`mailbox ${account.user} readable (history id ${historyId})`);
   } catch (err) {
     return probeProblem(errorMessage(gmailError(err, account.account)));

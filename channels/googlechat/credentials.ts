@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import { JWT, OAuth2Client } from 'google-auth-library';
+import type { OAuth2Client } from 'google-auth-library';
 import { CredentialError } from '../../src/channel.js';
 import { errorMessage } from '../../src/errors.js';
+import { lazy } from '../../src/lazy.js';
 import type { GoogleChatAccount } from './config.js';
 
 /** Pull and acknowledge need `pubsub.subscriptions.consume` (role Pub/Sub Subscriber). */
@@ -9,6 +10,8 @@ export const pubsubScope = 'https://www.googleapis.com/auth/pubsub';
 
 /** The token endpoint google-auth-library's JWT client (gtoken) always posts to. */
 const googleTokenUrl = 'https://oauth2.googleapis.com/token';
+
+const googleAuthLibrary = lazy(() => import('google-auth-library'));
 
 /** What the Pub/Sub loop needs from a credential: google-auth-library's authorized request. */
 export type PubSubAuth = Pick<OAuth2Client, 'request'>;
@@ -51,6 +54,7 @@ export async function pubsubAuth(account: GoogleChatAccount): Promise<PubSubAuth
   const credentials = account.credentials;
   const token = credentials?.accessToken?.[0];
   if (token !== undefined) {
+    const { OAuth2Client } = await googleAuthLibrary();
     const client = new OAuth2Client();
     client.setCredentials({ access_token: token });
     return client;
@@ -70,6 +74,7 @@ export async function pubsubAuth(account: GoogleChatAccount): Promise<PubSubAuth
     );
   }
   const key = parseKey(text, file, account.account);
+  const { JWT } = await googleAuthLibrary();
   const client = new JWT({ email: key.client_email, key: key.private_key, scopes: [pubsubScope] });
   const tokenUri = key.token_uri;
   if (tokenUri !== undefined && tokenUri !== googleTokenUrl) {

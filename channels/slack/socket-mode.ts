@@ -1,7 +1,8 @@
-import { LogLevel, type Logger as SlackLogger, SocketModeClient } from '@slack/socket-mode';
+import type { LogLevel, Logger as SlackLogger } from '@slack/socket-mode';
 import type { Logger } from 'pino';
 import type { ChannelEvent, LoopContext, LoopSpec } from '../../src/channel.js';
 import { errorMessage } from '../../src/errors.js';
+import { lazy } from '../../src/lazy.js';
 import type { SlackAccount } from './config.js';
 import { normalizeCommand, normalizeEventCallback, normalizeInteraction } from './normalize.js';
 import { openError } from './socket-errors.js';
@@ -22,6 +23,8 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 /** A socket that closes this often within `flapWindowMs` hands over to the supervisor's backoff. */
 const flapLimit = 3;
 const flapWindowMs = 10_000;
+
+const socketModeSdk = lazy(() => import('@slack/socket-mode'));
 
 /**
  * The envelope's payload is what the HTTP route gets as its body, so the same normalize functions
@@ -52,14 +55,14 @@ export function socketEvents(type: string, body: unknown): ChannelEvent[] | unde
  * The SDK's log lines go to the relay's logger. Its debug lines carry whole payloads (user messages),
  * so they are dropped; the level stays INFO so the SDK builds no debug strings for acks.
  */
-function sdkLogger(log: Logger): SlackLogger {
+function sdkLogger(log: Logger, level: LogLevel): SlackLogger {
   return {
     debug: () => {},
     info: (...msg) => log.debug({ sdk: 'socket-mode' }, msg.map(String).join(' ')),
     warn: (...msg) => log.warn({ sdk: 'socket-mode' }, msg.map(String).join(' ')),
     error: (...msg) => log.warn({ sdk: 'socket-mode' }, msg.map(String).join(' ')),
     setLevel: () => {},
-    getLevel: () => LogLevel.INFO,
+    getLevel: () => level,
     setName: () => {},
   };
 }
@@ -115,10 +118,11 @@ export function socketModeLoop(account: SlackAccount): LoopSpec {
     async run(ctx) {
       const appToken = account.appToken?.[0];
       if (appToken === undefined) return;
+      const { LogLevel, SocketModeClient } = await socketModeSdk();
       const client = new SocketModeClient({
         appToken,
         autoReconnectEnabled: false,
-        logger: sdkLogger(ctx.log),
+        logger: sdkLogger(ctx.log, LogLevel.INFO),
         clientOptions: {
           slackApiUrl: account.apiUrl,
           // Failures of apps.connections.open go to the supervisor (Retry-After, credentials), not

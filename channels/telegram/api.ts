@@ -1,7 +1,8 @@
-import { Telegram, TelegramError, type Types } from 'telegraf';
+import type { Telegram, Types } from 'telegraf';
 import type { WebhookInfo } from 'telegraf/types';
 import { CredentialError, RetryLaterError } from '../../src/channel.js';
 import { errorMessage } from '../../src/errors.js';
+import { lazy } from '../../src/lazy.js';
 import type { TelegramAccount } from './config.js';
 
 /**
@@ -16,6 +17,15 @@ export interface BotApi {
   getMe(signal?: AbortSignal): Promise<{ id: number; username?: string | undefined }>;
 }
 
+// Annotated because declaration emit cannot name the inferred type of telegraf's module.
+export const telegraf: () => Promise<typeof import('telegraf')> = lazy(() => import('telegraf'));
+
+/** telegraf's `Telegram` client for the account's bot; the package loads on the first one. */
+export async function telegramClient(account: TelegramAccount): Promise<Telegram> {
+  const { Telegram } = await telegraf();
+  return new Telegram(account.botToken[0] ?? '', { apiRoot: account.apiRoot });
+}
+
 export const webhookPath = (account: TelegramAccount): string => `/telegram/${account.account}`;
 
 export const webhookUrl = (publicUrl: string, account: TelegramAccount): string =>
@@ -28,7 +38,8 @@ export function scrubToken(text: string, token: string): string {
 }
 
 /** A Bot API failure as the loop runner understands it: wait (429), re-consent (401/404), or retry. */
-export function botApiError(method: string, err: unknown, account: TelegramAccount): Error {
+export async function botApiError(method: string, err: unknown, account: TelegramAccount): Promise<Error> {
+  const { TelegramError } = await telegraf();
   const token = account.botToken[0] ?? '';
   if (err instanceof TelegramError) {
     const what = `Telegram ${method} for bot account "${account.account}" failed: ${scrubToken(`${err.code} ${err.description}`, token)}`;
@@ -48,12 +59,13 @@ export function botApiError(method: string, err: unknown, account: TelegramAccou
 const callOptions = (signal: AbortSignal | undefined) => (signal ? { signal: signal as never } : {});
 
 export function botApi(account: TelegramAccount): BotApi {
-  const client = new Telegram(account.botToken[0] ?? '', { apiRoot: account.apiRoot });
-  const call = async <T>(method: string, run: () => Promise<T>): Promise<T> => {
+  const telegram = lazy(() => telegramClient(account));
+  const call = async <T>(method: string, run: (client: Telegram) => Promise<T>): Promise<T> => {
+    const client = await telegram();
     try {
-      return await run();
+      return await run(client);
     } catch (err) {
-      throw botApiError(method, err, account);
+      throw await botApiError(method, err, account);
     }
   };
   const secretToken = account.secretToken?.[0];
@@ -65,16 +77,16 @@ export function botApi(account: TelegramAccount): BotApi {
         // Telegram adds update types faster than telegraf's union lists them; the config checks the shape.
         ...(account.allowedUpdates ? { allowed_updates: account.allowedUpdates as Types.UpdateType[] } : {}),
       };
-      await call('setWebhook', () => client.callApi('setWebhook', payload, callOptions(signal)));
+      await call('setWebhook', (client) => client.callApi('setWebhook', payload, callOptions(signal)));
     },
     async deleteWebhook(dropPendingUpdates, signal) {
-      await call('deleteWebhook', () =>
+      await call('deleteWebhook', (client) =>
         client.callApi('deleteWebhook', { drop_pending_updates: dropPendingUpdates }, callOptions(signal)),
       );
     },
     getWebhookInfo: (signal) =>
-      call('getWebhookInfo', () => client.callApi('getWebhookInfo', {}, callOptions(signal))),
-    getMe: (signal) => call('getMe', () => client.callApi('getMe', {}, callOptions(signal))),
+      call('getWebhookInfo', (client) => client.callApi('getWebhookInfo', {}, callOptions(signal))),
+    getMe: (signal) => call('getMe', (client) => client.callApi('getMe', {}, callOptions(signal))),
   };
 }
 

@@ -1,7 +1,7 @@
-import { Telegram, TelegramError, type Types } from 'telegraf';
+import type { Telegram, TelegramError, Types } from 'telegraf';
 import type { Update } from 'telegraf/types';
 import type { LoopContext, LoopSpec } from '../../src/channel.js';
-import { botApi, botApiError, scrubToken } from './api.js';
+import { botApi, botApiError, scrubToken, telegraf, telegramClient } from './api.js';
 import type { TelegramAccount } from './config.js';
 import { normalizeTelegram } from './normalize.js';
 
@@ -43,7 +43,7 @@ export function pollingLoop(account: TelegramAccount, options: PollingOptions = 
   async function poll(ctx: LoopContext): Promise<void> {
     // drop_pending_updates false: updates that waited while no one polled are still delivered.
     await botApi(account).deleteWebhook(false, ctx.signal);
-    const client = new Telegram(token, { apiRoot: account.apiRoot });
+    const client = await telegramClient(account);
     let last = parseCursor(await ctx.cursor.get(), ctx);
     ctx.log.info(
       { offset: last === undefined ? 'earliest unconfirmed' : last + 1 },
@@ -90,8 +90,9 @@ export function pollingLoop(account: TelegramAccount, options: PollingOptions = 
         throw new Error(
           `Telegram getUpdates for bot account "${account.account}" did not answer within ${timeoutSec}s + ${graceMs / 1000}s; retrying`,
         );
+      const { TelegramError } = await telegraf();
       if (err instanceof TelegramError && err.code === 409) throw conflict(err);
-      throw botApiError('getUpdates', err, account);
+      throw await botApiError('getUpdates', err, account);
     }
   }
 

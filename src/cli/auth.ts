@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { googleConsent } from '../auth/google.js';
-import { microsoftDeviceFlow } from '../auth/microsoft.js';
 import { credentialsSnippet, writeSecretFile } from '../auth/output.js';
 import { fail } from './output.js';
 
@@ -36,6 +34,8 @@ async function google(
   flags: Common & { clientId: string; clientSecret: string; authUrl?: string; scope?: string },
 ) {
   try {
+    // The consent flows are imported when they run: every command (`relay start` too) registers these.
+    const { googleConsent } = await import('../auth/google.js');
     const { refreshToken } = await googleConsent({
       clientId: flags.clientId,
       clientSecret: flags.clientSecret,
@@ -69,6 +69,7 @@ async function microsoft(
   flags: Common & { tenant: string; clientId: string; deviceCodeUrl?: string; scope?: string },
 ) {
   try {
+    const { microsoftDeviceFlow } = await import('../auth/microsoft.js');
     const { refreshToken } = await microsoftDeviceFlow({
       tenant: flags.tenant,
       clientId: flags.clientId,

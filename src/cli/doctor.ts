@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
 import { exitCodeOf, formatFinding } from '../doctor/finding.js';
-import { runDoctor } from '../doctor/run.js';
 import { fail } from './output.js';
 
 /** `relay doctor`: one line per check (ok, warning, problem, skipped); exit 1 when any is a problem. */
 export async function doctorCommand(flags: { config?: string }): Promise<void> {
   try {
+    // Imported here: every command (`relay start` too) registers this one, few run it.
+    const { runDoctor } = await import('../doctor/run.js');
     const findings = await runDoctor(flags.config);
     process.stdout.write(`${findings.map(formatFinding).join('\n')}\n`);
     process.exitCode = exitCodeOf(findings);

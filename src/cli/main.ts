@@ -1,14 +1,15 @@
 import { Command } from 'commander';
 import { registerTelegramCommands } from '../../channels/telegram/cli.js';
 import { registerAuthCommands } from './auth.js';
-import { checkCommand } from './check.js';
 import { registerDoctorCommand } from './doctor.js';
-import { listCommand, replayCommand, showCommand } from './events.js';
-import { rejectionsCommand } from './rejections.js';
-import { signCommand } from './sign.js';
-import { startCommand } from './start.js';
-import { tailCommand } from './tail.js';
 import { registerTriggerCommands } from './triggers.js';
+
+/** A command's action, imported when the command runs: `relay start` loads only what start needs. */
+const lazyAction =
+  <A extends unknown[]>(load: () => Promise<(...args: A) => unknown>) =>
+  async (...args: A): Promise<void> => {
+    await (await load())(...args);
+  };
 
 const program = new Command('relay')
   .description('Self-hosted webhook relay: verified provider events onto a BullMQ queue')
@@ -20,14 +21,14 @@ program
   .command('start')
   .description('run the relay (HTTP servers and outbound loops)')
   .option(...configOption)
-  .action(startCommand);
+  .action(lazyAction(() => import('./start.js').then((m) => m.startCommand)));
 
 program
   .command('check')
   .description('validate the config and print what it sets up')
   .option(...configOption)
   .option('--online', 'also call each provider once (auth test)')
-  .action(checkCommand);
+  .action(lazyAction(() => import('./check.js').then((m) => m.checkCommand)));
 
 const events = program.command('events').description('inspect and replay queued events');
 const filterOptions = (cmd: Command) =>
@@ -40,20 +41,22 @@ const filterOptions = (cmd: Command) =>
     .option('--since <duration>', 'only events received within, e.g. 2h')
     .option('--limit <n>', 'at most this many (default 50)')
     .option('--json', 'machine-readable output');
-filterOptions(events.command('list').description('recent events, newest first')).action(listCommand);
+filterOptions(events.command('list').description('recent events, newest first')).action(
+  lazyAction(() => import('./events.js').then((m) => m.listCommand)),
+);
 events
   .command('show <id>')
   .description('one event: envelope, state, attempts, failure')
   .option(...configOption)
   .option('--json')
-  .action(showCommand);
+  .action(lazyAction(() => import('./events.js').then((m) => m.showCommand)));
 filterOptions(
   events
     .command('replay [ids...]')
     .description('replay events: completed → a copy with a new id and replayof; failed → retried in place')
     .option('--dry-run', 'count what would be replayed and show a sample; enqueue nothing')
     .option('--rate <n/s>', 'throttle: at most this many replays per second (10/s) or minute (300/m)'),
-).action(replayCommand);
+).action(lazyAction(() => import('./events.js').then((m) => m.replayCommand)));
 
 program
   .command('sign <target>')
@@ -61,7 +64,7 @@ program
   .option(...configOption)
   .option('--data <json|@file>', 'the body, inline or @file.json', '{}')
   .option('--url <base>', 'base URL (default http://127.0.0.1:<server.port>)')
-  .action(signCommand);
+  .action(lazyAction(() => import('./sign.js').then((m) => m.signCommand)));
 
 program
   .command('rejections')
@@ -71,7 +74,7 @@ program
   .option('--since <duration>', 'window, at most a day (default 1h)')
   .option('--limit <n>', 'at most this many (default 100)')
   .option('--json', 'machine-readable output')
-  .action(rejectionsCommand);
+  .action(lazyAction(() => import('./rejections.js').then((m) => m.rejectionsCommand)));
 
 program
   .command('tail')
@@ -79,7 +82,7 @@ program
   .option(...configOption)
   .option('--channel <channel>', 'only this channel, e.g. webhook, slack')
   .option('--json', 'the CloudEvent envelope, one JSON object per line')
-  .action(tailCommand);
+  .action(lazyAction(() => import('./tail.js').then((m) => m.tailCommand)));
 
 registerTriggerCommands(program, configOption);
 

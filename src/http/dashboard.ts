@@ -1,9 +1,7 @@
 import { createHmac } from 'node:crypto';
-import { createBullBoard } from '@bull-board/api';
-import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
-import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { lazy } from '../lazy.js';
 import type { QueueSet } from '../queue/queues.js';
 import { safeEqualAny } from '../verify/compare.js';
 import { bearerToken } from '../verify/token.js';
@@ -84,13 +82,12 @@ function dashboardAuth(tokens: readonly string[]) {
  * `relay events replay` / `POST /admin/replay`, which keep the contract (a completed event is
  * copied with `replayof`, the original untouched); Bull Board's retry, clean and delete would not.
  */
-export function createDashboardRouter(deps: DashboardDeps): Router {
-  const router = express.Router();
-  const tokens = deps.token;
-  if (!tokens || tokens.length === 0) {
-    router.use((_req, res) => sendError(res, 404, 'not found'));
-    return router;
-  }
+async function bullBoardRouter(deps: DashboardDeps): Promise<express.Router> {
+  const [{ createBullBoard }, { BullMQAdapter }, { ExpressAdapter }] = await Promise.all([
+    import('@bull-board/api'),
+    import('@bull-board/api/bullMQAdapter'),
+    import('@bull-board/express'),
+  ]);
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath(dashboardPath);
   createBullBoard({
@@ -103,8 +100,20 @@ export function createDashboardRouter(deps: DashboardDeps): Router {
     serverAdapter: serverAdapter as unknown as Parameters<typeof createBullBoard>[0]['serverAdapter'],
     options: { uiConfig: { boardTitle: 'Relay queues' } },
   });
+  return serverAdapter.getRouter() as express.Router;
+}
+
+/** The admin token gate, then Bull Board, which is built on the first request that passes the gate. */
+export function createDashboardRouter(deps: DashboardDeps): Router {
+  const router = express.Router();
+  const tokens = deps.token;
+  if (!tokens || tokens.length === 0) {
+    router.use((_req, res) => sendError(res, 404, 'not found'));
+    return router;
+  }
+  const board = lazy(() => bullBoardRouter(deps));
   router.use(dashboardAuth(tokens));
-  router.use(serverAdapter.getRouter() as express.Router);
+  router.use(async (req: Request, res: Response, next: NextFunction) => (await board())(req, res, next));
   return router;
 }
 
