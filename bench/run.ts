@@ -460,15 +460,20 @@ const clockTicks = (() => {
 })();
 
 /** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat; undefined off Linux. */
-function processCpuSec(pid: number): number | undefined {
+function processCpuSec(pid: number, file = `/proc/${pid}/stat`): number | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(file, 'utf8');
     // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(rest[11]) + Number(rest[12])) / clockTicks;
   } catch {
     return undefined;
   }
+}
+
+/** CPU seconds of a process's main thread alone (its request path), from /proc/<pid>/task/<pid>/stat. */
+function mainThreadCpuSec(pid: number): number | undefined {
+  return processCpuSec(pid, `/proc/${pid}/task/${pid}/stat`);
 }
 
 /** Busy CPU seconds of the whole machine so far (all cores), from /proc/stat. */
@@ -543,6 +548,12 @@ interface RunResult {
   readonly serverCpuPct: number | undefined;
   /** Server CPU time per answered request, µs: less sensitive to other load on the machine than req/s. */
   readonly cpuUsPerReq: number | undefined;
+  /** Relay: jobs made during the measured load, per second (with the journal they may trail the 2xx). */
+  readonly jobsPerSec: number | undefined;
+  /** Relay: after the load, how long until every 2xx was a job. */
+  readonly drainMs: number | undefined;
+  /** The main thread's share: the request path, without V8's, libuv's or a worker thread's CPU. */
+  readonly mainUsPerReq: number | undefined;
   readonly redisCpuPct: number | undefined;
   /** Redis CPU time per answered request, µs (includes any other client of that Redis). */
   readonly redisUsPerReq: number | undefined;
@@ -588,6 +599,45 @@ async function countJobs(prefix: string, queueName: string): Promise<number> {
   } finally {
     await queue.close();
   }
+}
+
+interface CeilingResult {
+  readonly round: number;
+  readonly jobsPerSec: number;
+  readonly cpuUsPerJob: number;
+  readonly redisUsPerJob: number;
+}
+
+/** BullMQ alone (bench/ceiling.ts): `Queue.add` with 100 in flight, the relay's jobs, pinned like a server. */
+async function runCeiling(round: number, runId: string): Promise<CeilingResult> {
+  const prefix = `bench-${runId}-c${round}`;
+  usedPrefixes.add(prefix);
+  const child = pinnedSpawn(serverCpu, process.execPath, [join(root, 'dist', 'bench', 'ceiling.js')], {
+    cwd: root,
+    env: {
+      ...process.env,
+      REDIS_URL: redisUrl,
+      CEILING_PREFIX: prefix,
+      CEILING_QUEUE: prefix,
+      CEILING_MODE: 'add',
+      CEILING_INFLIGHT: '100',
+      CEILING_SECONDS: String(options.durationSec),
+      CEILING_WARMUP: String(Math.min(options.warmupSec, 2)),
+      CEILING_BODY: body,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  await new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  children.delete(child);
+  await cleanupKeys(prefix);
+  const line = out.split('\n').find((l) => l.startsWith('CEILING_JSON '));
+  if (!line) throw new Error(`bench/ceiling.js printed no result (exit ${child.exitCode})`);
+  const r = JSON.parse(line.slice('CEILING_JSON '.length)) as Omit<CeilingResult, 'round'>;
+  return { round, jobsPerSec: r.jobsPerSec, cpuUsPerJob: r.cpuUsPerJob, redisUsPerJob: r.redisUsPerJob };
 }
 
 async function runServer(
@@ -677,6 +727,9 @@ async function runServer(
     let load: WrkResult;
     let peakRssMiB = 0;
     let serverCpuPct: number | undefined;
+    let mainCpuPct: number | undefined;
+    let jobsPerSec: number | undefined;
+    let drainMs: number | undefined;
     let redisCpuPct: number | undefined;
     let wrkCpuPct: number | undefined;
     let otherCpuPct: number | undefined;
@@ -684,7 +737,9 @@ async function runServer(
     let loadTo = 0;
     try {
       if (options.warmupSec > 0) warmup = await runWrk(url, options.warmupSec, script);
+      const jobs0 = kind === 'relay' ? await countJobs(prefix, queueName) : 0;
       const cpu0 = processCpuSec(pid);
+      const main0 = mainThreadCpuSec(pid);
       const redis0 = await redisCpuSec();
       const machine0 = machineBusySec();
       const driver0 = driverCpuSec();
@@ -692,6 +747,9 @@ async function runServer(
       load = await runWrk(url, options.durationSec, script);
       loadTo = monotonicUs();
       const cpu1 = processCpuSec(pid);
+      const main1 = mainThreadCpuSec(pid);
+      if (kind === 'relay')
+        jobsPerSec = ((await countJobs(prefix, queueName)) - jobs0) / ((loadTo - loadFrom) / 1e6);
       const redis1 = await redisCpuSec();
       const machine1 = machineBusySec();
       const driver1 = driverCpuSec();
@@ -699,6 +757,7 @@ async function runServer(
       const pct = (a: number | undefined, b: number | undefined) =>
         a === undefined || b === undefined ? undefined : (100 * (b - a)) / wallSec;
       serverCpuPct = pct(cpu0, cpu1);
+      mainCpuPct = pct(main0, main1);
       redisCpuPct = pct(redis0, redis1);
       wrkCpuPct = pct(driver0?.children, driver1?.children);
       const machinePct = pct(machine0, machine1);
@@ -708,6 +767,14 @@ async function runServer(
           0,
           machinePct - serverCpuPct - wrkCpuPct - (redisCpuPct ?? 0) - (driverPct ?? 0),
         );
+      }
+      if (kind === 'relay') {
+        // With the journal, jobs may trail the 2xx: wait (at most 60 s) until every 2xx is a job.
+        const answered = load.ok2xx + (warmup?.ok2xx ?? 0);
+        const from = performance.now();
+        while ((await countJobs(prefix, queueName)) < answered && performance.now() - from < 60_000)
+          await new Promise((r) => setTimeout(r, 50));
+        drainMs = performance.now() - from;
       }
     } finally {
       peakRssMiB = rss.stop();
@@ -733,6 +800,10 @@ async function runServer(
         serverCpuPct === undefined || load.reqPerSec === 0
           ? undefined
           : (serverCpuPct * 1e4) / load.reqPerSec,
+      jobsPerSec,
+      drainMs,
+      mainUsPerReq:
+        mainCpuPct === undefined || load.reqPerSec === 0 ? undefined : (mainCpuPct * 1e4) / load.reqPerSec,
       redisCpuPct,
       redisUsPerReq:
         redisCpuPct === undefined || load.reqPerSec === 0 ? undefined : (redisCpuPct * 1e4) / load.reqPerSec,
@@ -949,6 +1020,7 @@ function runRow(r: RunResult): string[] {
     f1(r.peakRssMiB),
     r.serverCpuPct === undefined ? '-' : f0(r.serverCpuPct),
     r.cpuUsPerReq === undefined ? '-' : f0(r.cpuUsPerReq),
+    r.mainUsPerReq === undefined ? '-' : f0(r.mainUsPerReq),
     r.redisCpuPct === undefined ? '-' : f0(r.redisCpuPct),
     r.redisUsPerReq === undefined ? '-' : f0(r.redisUsPerReq),
     r.wrkCpuPct === undefined ? '-' : f0(r.wrkCpuPct),
@@ -971,6 +1043,7 @@ const header = [
   'peak RSS MiB',
   'cpu %',
   'cpu µs/req',
+  'main µs/req',
   'redis cpu %',
   'redis µs/req',
   'wrk cpu %',
@@ -1069,6 +1142,7 @@ async function main(): Promise<number> {
   say();
 
   const results: RunResult[] = [];
+  const ceilings: CeilingResult[] = [];
   for (let round = 1; round <= options.rounds; round++) {
     for (const kind of ['relay', 'floor'] as const) {
       note(`round ${round}/${options.rounds}: ${kind}…`);
@@ -1084,9 +1158,18 @@ async function main(): Promise<number> {
           `  ${f0(r.load.reqPerSec)} req/s, p99 ${f2(r.load.p99Ms)} ms, peak RSS ${f1(r.peakRssMiB)} MiB; ${check}: ok`,
         );
     }
+    note(`round ${round}/${options.rounds}: BullMQ alone…`);
+    const c = await runCeiling(round, runId);
+    ceilings.push(c);
+    note(`  ${f0(c.jobsPerSec)} jobs/s (Queue.add, 100 in flight, no HTTP)`);
     say(`Round ${round}`);
     for (const line of table([header, ...results.filter((r) => r.round === round).map(runRow)]))
       say(`  ${line}`);
+    const relayRun = results.find((r) => r.round === round && r.server === 'relay');
+    say(
+      `  BullMQ alone: ${f0(c.jobsPerSec)} jobs/s, ${f0(c.cpuUsPerJob)} µs CPU + ${f0(c.redisUsPerJob)} µs Redis per job; ` +
+        `relay jobs during load: ${f0(relayRun?.jobsPerSec ?? 0)}/s, all jobs ${f0(relayRun?.drainMs ?? 0)} ms after the load`,
+    );
     say();
   }
 
@@ -1099,6 +1182,7 @@ async function main(): Promise<number> {
       peakRssMiB: median(rs.map((r) => r.peakRssMiB)),
       readyMs: median(rs.map((r) => r.readyMs)),
       cpuUsPerReq: median(rs.map((r) => r.cpuUsPerReq ?? 0)),
+      mainUsPerReq: median(rs.map((r) => r.mainUsPerReq ?? 0)),
       redisUsPerReq: median(rs.map((r) => r.redisUsPerReq ?? 0)),
       answered2xx: rs.reduce((a, r) => a + r.answered2xx, 0),
       stored: rs.reduce((a, r) => a + r.stored, 0),
@@ -1107,6 +1191,12 @@ async function main(): Promise<number> {
   };
   const relay = med('relay');
   const floor = med('floor');
+  const ceiling = {
+    jobsPerSec: median(ceilings.map((c) => c.jobsPerSec)),
+    cpuUsPerJob: median(ceilings.map((c) => c.cpuUsPerJob)),
+    redisUsPerJob: median(ceilings.map((c) => c.redisUsPerJob)),
+  };
+  const relayJobsPerSec = median(results.filter((r) => r.server === 'relay').map((r) => r.jobsPerSec ?? 0));
   const ratio = floor.reqPerSec > 0 ? relay.reqPerSec / floor.reqPerSec : 0;
 
   say(`Medians of ${options.rounds} round(s)`);
@@ -1118,6 +1208,7 @@ async function main(): Promise<number> {
       'p99 ms',
       'peak RSS MiB',
       'cpu µs/req',
+      'main µs/req',
       'redis µs/req',
       'ready ms',
       '2xx (all rounds)',
@@ -1135,6 +1226,7 @@ async function main(): Promise<number> {
       f2(m.p99Ms),
       f1(m.peakRssMiB),
       f0(m.cpuUsPerReq),
+      f0(m.mainUsPerReq),
       f0(m.redisUsPerReq),
       f0(m.readyMs),
       f0(m.answered2xx),
@@ -1149,6 +1241,20 @@ async function main(): Promise<number> {
   if (relay.cpuUsPerReq > 0 && floor.cpuUsPerReq > 0) {
     say(
       `relay/floor CPU per request: ${f1(relay.cpuUsPerReq / floor.cpuUsPerReq)}×   (${f0(relay.cpuUsPerReq)} µs vs ${f0(floor.cpuUsPerReq)} µs of server CPU per request)`,
+    );
+  }
+  if (relay.mainUsPerReq > 0 && floor.mainUsPerReq > 0) {
+    say(
+      `relay/floor main-thread CPU per request: ${f1(relay.mainUsPerReq / floor.mainUsPerReq)}×   (${f0(relay.mainUsPerReq)} µs vs ${f0(floor.mainUsPerReq)} µs: the request path alone)`,
+    );
+  }
+  if (ceiling.jobsPerSec > 0) {
+    say(
+      `BullMQ alone (Queue.add, 100 in flight, the relay's jobs, no HTTP, pinned like a server): ${f0(ceiling.jobsPerSec)} jobs/s, ` +
+        `${f0(ceiling.cpuUsPerJob)} µs CPU + ${f0(ceiling.redisUsPerJob)} µs Redis per job`,
+    );
+    say(
+      `relay jobs/BullMQ alone: ${f2(relayJobsPerSec / ceiling.jobsPerSec)}×   (${f0(relayJobsPerSec)} jobs/s made during the load; floor/BullMQ alone: ${f2(floor.reqPerSec / ceiling.jobsPerSec)}×)`,
     );
   }
   say(
@@ -1167,7 +1273,10 @@ async function main(): Promise<number> {
     note('profile: relay under node --cpu-prof…');
     const dir = join(workDir, 'profile');
     const run = await runServer('relay', 0, runId, script, dir);
-    const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+    // The main thread's profile (thread 0) comes first; a pump thread writes its own.
+    const file = readdirSync(dir)
+      .filter((f) => f.endsWith('.cpuprofile'))
+      .sort()[0];
     if (!file) throw new Error(`no .cpuprofile written in ${dir}`);
     keepWorkDir = true;
     const path = join(dir, file);
@@ -1200,11 +1309,13 @@ async function main(): Promise<number> {
         {
           machine,
           settings,
+          ceiling: { ...ceiling, rounds: ceilings, relayJobsPerSec },
           medians: {
             relay,
             floor,
             ratioReqPerSec: ratio,
             ratioCpuPerReq: floor.cpuUsPerReq > 0 ? relay.cpuUsPerReq / floor.cpuUsPerReq : null,
+            ratioMainCpuPerReq: floor.mainUsPerReq > 0 ? relay.mainUsPerReq / floor.mainUsPerReq : null,
           },
           rounds: results,
           ok: lost === 0 && (profile?.run.lost ?? 0) === 0,
