@@ -144,6 +144,18 @@ describe.each(['thread', 'inline'] as const)('the ingest journal, pump: %s', (pu
     await until(async () => (await fetch(`${t.opsUrl}/readyz`)).status === 200, 2000);
   }, 40_000);
 
+  it('on close, the pump turns a standing backlog into jobs before the relay is gone', async () => {
+    const prefix = uniquePrefix('journal-drain');
+    const t = await relay({ batch: 10 }, prefix);
+    const write = redis.pipeline();
+    for (let i = 0; i < 500; i++) write.xadd(journalKey(prefix), '*', ...entryFields(`webhook-drain-${i}`));
+    await write.exec();
+    await t.relay.close();
+    expect(await redis.xlen(journalKey(prefix))).toBe(0);
+    expect((await t.jobs()).length).toBe(500);
+    await t.close();
+  });
+
   it('on close, every acknowledged request is a job before the relay is gone', async () => {
     const t = await startTestRelay(config({ pump }));
     const ids: string[] = [];

@@ -12,13 +12,21 @@ export interface FaultStack {
   jobs: JobChecker;
 }
 
-/** Starts the stack before the file's tests and tears it down after; the fields are set once started. */
-export function useFaultStack(options: { onClose?: () => void } = {}): FaultStack {
+/**
+ * Starts the stack before the tests of the enclosing file or `describe` and tears it down after;
+ * the fields are set once started.
+ */
+export function useFaultStack(
+  options: {
+    onClose?: () => void /** More relay config, e.g. the ingest journal. */;
+    relay?: Record<string, unknown>;
+  } = {},
+): FaultStack {
   const stack = {} as FaultStack;
   beforeAll(async () => {
     stack.redis = await TestRedisServer.start(durableArgs);
     const section: RedisSection = { url: stack.redis.url, prefix: 'faults' };
-    stack.relay = await startFaultRelay(section);
+    stack.relay = await startFaultRelay(section, options.relay);
     stack.jobs = new JobChecker(section);
   });
   afterAll(async () => {
@@ -29,3 +37,9 @@ export function useFaultStack(options: { onClose?: () => void } = {}): FaultStac
   });
   return stack;
 }
+
+/** The two ways a request is acknowledged: each fault that can lose an acknowledged event runs in both. */
+export const ackModes = [
+  ['jobs before the 2xx', {}],
+  ['ingest journal, pump thread', { queue: { journal: { enabled: true } } }],
+] as const;
