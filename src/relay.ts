@@ -9,7 +9,7 @@ import type { IngressDeps } from './http/ingress.js';
 import { createOpsApp } from './http/ops-app.js';
 import { createPublicHandler } from './http/public-app.js';
 import { PublicRateLimits } from './http/rate-limit.js';
-import type { Logger } from './log.js';
+import { type Logger, requestLogger } from './log.js';
 import { LoopRunner } from './loops/runner.js';
 import { Metrics } from './metrics.js';
 import { toEnvelope } from './queue/envelope.js';
@@ -208,6 +208,7 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
     rejections,
     metrics,
     log,
+    requestLog: requestLogger(log),
     now,
     bodyLimit: config.server.bodyLimit,
     accounts: (channel, id) =>

@@ -20,6 +20,8 @@ export interface IngressDeps {
   readonly rejections: RejectionLog;
   readonly metrics: Metrics;
   readonly log: Logger;
+  /** The per-request line's logger (`requestLogger(log)`); default `log`. */
+  readonly requestLog?: Logger;
   readonly accounts: AccountLookup;
   readonly bodyLimit: number;
   now(): number;
@@ -168,7 +170,7 @@ export async function handleInbound(
       reply = errorReply(500, 'internal error');
     }
   }
-  deps.log.info(
+  (deps.requestLog ?? deps.log).info(
     {
       channel: channel.name,
       account: accountId,
