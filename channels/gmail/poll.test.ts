@@ -2,67 +2,51 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RelayEvent } from '../../src/queue/envelope.js';
-import { type FakeGmail, rateLimited, startFakeGmail } from '../../test/fakes/gmail-api.js';
+import { rateLimited, startFakeGmail } from '../../test/fakes/gmail-api.js';
 import { loopHarness } from '../../test/support/loop-harness.js';
-import { redisUrl, startTestRelay, type TestRelay } from '../../test/support/relay.js';
+import { mailboxTestBed } from '../../test/support/mailbox-suite.js';
+import { startTestRelay, type TestRelay } from '../../test/support/relay.js';
 import { until } from '../../test/support/until.js';
 import { gmailAccount } from './config.js';
 import { exampleAccount } from './fixtures/config.js';
 import { gmailPoll, parsePosition } from './poll.js';
 
-let fake: FakeGmail;
-let redis: Redis;
-const relays: TestRelay[] = [];
-
-beforeAll(() => {
-  redis = new Redis(redisUrl);
-});
-afterAll(async () => {
-  await redis.quit();
-});
-beforeEach(async () => {
-  fake = await startFakeGmail();
-});
-afterEach(async () => {
-  for (const r of relays.splice(0)) await r.close().catch(() => {});
-  await fake.close();
-});
+const bed = mailboxTestBed(startFakeGmail);
 
 const account = (overrides: Record<string, unknown> = {}) => ({
   ...exampleAccount,
   pollSeconds: 0.2,
-  apiRoot: fake.url,
-  credentials: { ...exampleAccount.credentials, tokenUrl: fake.tokenUrl },
+  apiRoot: bed.fake.url,
+  credentials: { ...exampleAccount.credentials, tokenUrl: bed.fake.tokenUrl },
   ...overrides,
 });
 
 async function start(overrides: Record<string, unknown> = {}): Promise<TestRelay> {
   const t = await startTestRelay({ channels: { gmail: [account(overrides)] } }, { leaseTtlMs: 1500 });
-  relays.push(t);
+  bed.relays.push(t);
   return t;
 }
 
 const cursorOf = async (t: TestRelay) =>
-  parsePosition((await redis.hget(`${t.prefix}:relay:cursors`, 'gmail:support-inbox:poll')) ?? undefined);
+  parsePosition((await bed.redis.hget(`${t.prefix}:relay:cursors`, 'gmail:support-inbox:poll')) ?? undefined);
 
 const jobsFor = async (t: TestRelay, id: string): Promise<RelayEvent[]> =>
   (await t.jobs()).filter((e) => (e.data.message as { id?: string } | undefined)?.id === id);
 
-const historyCallsSince = (at: number) => fake.callsOf('history').filter((c) => c.at >= at);
+const historyCallsSince = (at: number) => bed.fake.callsOf('history').filter((c) => c.at >= at);
 
 describe('gmail poll loop', () => {
   it('starts at the current history id, then emits new mail across history pages as gmail.message', async () => {
-    fake.addMessage();
-    fake.addMessage();
+    bed.fake.addMessage();
+    bed.fake.addMessage();
     const t = await start();
     const first = await until(() => cursorOf(t));
-    expect(first.historyId).toBe(String(fake.historyId()));
-    expect(fake.callsOf('token')[0]?.form?.get('refresh_token')).toBe('1//fake-refresh');
+    expect(first.historyId).toBe(String(bed.fake.historyId()));
+    expect(bed.fake.callsOf('token')[0]?.form?.get('refresh_token')).toBe('1//fake-refresh');
 
-    const added = [1, 2, 3, 4, 5].map(() => fake.addMessage());
+    const added = [1, 2, 3, 4, 5].map(() => bed.fake.addMessage());
     await until(async () => ((await t.jobs()).length === 5 ? true : undefined));
     const jobs = await t.jobs();
     expect(jobs).toHaveLength(5);
@@ -79,13 +63,15 @@ describe('gmail poll loop', () => {
         message: { id: m.id, conversation: m.threadId, sender: m.from, text: m.snippet, subject: m.subject },
       },
     });
-    const history = fake.callsOf('history');
+    const history = bed.fake.callsOf('history');
     expect(history[0]?.query.get('startHistoryId')).toBe(first.historyId);
     expect(history[0]?.query.get('historyTypes')).toBe('messageAdded');
     expect(history.some((c) => c.query.get('pageToken') === '4')).toBe(true);
-    expect(fake.callsOf('get').every((c) => c.query.get('format') === 'metadata')).toBe(true);
-    expect(fake.callsOf('get').every((c) => c.authorization?.startsWith('Bearer ya29.fake-'))).toBe(true);
-    await until(async () => ((await cursorOf(t))?.historyId === String(fake.historyId()) ? true : undefined));
+    expect(bed.fake.callsOf('get').every((c) => c.query.get('format') === 'metadata')).toBe(true);
+    expect(bed.fake.callsOf('get').every((c) => c.authorization?.startsWith('Bearer ya29.fake-'))).toBe(true);
+    await until(async () =>
+      (await cursorOf(t))?.historyId === String(bed.fake.historyId()) ? true : undefined,
+    );
   });
 
   it('measures the time from a message appearing upstream to its job (goal: pollSeconds + 1 s)', async () => {
@@ -95,7 +81,7 @@ describe('gmail poll loop', () => {
     const latencies: number[] = [];
     for (let i = 0; i < 6; i++) {
       await new Promise((r) => setTimeout(r, 100 + Math.random() * 500));
-      const m = fake.addMessage();
+      const m = bed.fake.addMessage();
       const [job] = await until(async () => {
         const found = await jobsFor(t, m.id);
         return found.length > 0 ? found : undefined;
@@ -109,26 +95,26 @@ describe('gmail poll loop', () => {
   it('a message repeated in a later history record makes no second job', async () => {
     const t = await start({ format: 'full' });
     await until(() => cursorOf(t));
-    const m = fake.addMessage();
+    const m = bed.fake.addMessage();
     await until(async () => ((await jobsFor(t, m.id)).length === 1 ? true : undefined));
-    fake.redeliver(m.id);
-    const marker = fake.addMessage();
+    bed.fake.redeliver(m.id);
+    const marker = bed.fake.addMessage();
     await until(async () => ((await jobsFor(t, marker.id)).length === 1 ? true : undefined));
-    expect(fake.callsOf('get').filter((c) => c.path.endsWith(m.id))).toHaveLength(2);
-    expect(fake.callsOf('get').every((c) => c.query.get('format') === 'full')).toBe(true);
+    expect(bed.fake.callsOf('get').filter((c) => c.path.endsWith(m.id))).toHaveLength(2);
+    expect(bed.fake.callsOf('get').every((c) => c.query.get('format') === 'full')).toBe(true);
     expect(await jobsFor(t, m.id)).toHaveLength(1);
   });
 
   it('backfillHours: the first run also emits mail received within the window, and no older mail', async () => {
-    const recent = fake.addMessage({ internalDate: Date.now() - 2 * 3_600_000 });
-    fake.addMessage({ internalDate: Date.now() - 30 * 3_600_000 });
-    fake.addMessage({ internalDate: Date.now() - 3_600_000, labelIds: ['DRAFT'] });
+    const recent = bed.fake.addMessage({ internalDate: Date.now() - 2 * 3_600_000 });
+    bed.fake.addMessage({ internalDate: Date.now() - 30 * 3_600_000 });
+    bed.fake.addMessage({ internalDate: Date.now() - 3_600_000, labelIds: ['DRAFT'] });
     const startedAt = Date.now();
     const t = await start({ backfillHours: 24 });
     await until(() => cursorOf(t));
     const jobs = await t.jobs();
     expect(jobs.map((j) => (j.data.message as { id: string }).id)).toEqual([recent.id]);
-    const q = fake.callsOf('list')[0]?.query.get('q') ?? '';
+    const q = bed.fake.callsOf('list')[0]?.query.get('q') ?? '';
     const after = Number(/^after:(\d+)$/.exec(q)?.[1]);
     expect(Math.abs(after - Math.floor((startedAt - 24 * 3_600_000) / 1000))).toBeLessThan(5);
   });
@@ -136,18 +122,18 @@ describe('gmail poll loop', () => {
   it('a stale history id (404): takes a fresh one and lists mail since the last poll, losing nothing', async () => {
     const t = await start();
     const before = await until(() => cursorOf(t));
-    fake.expireHistory();
-    const meanwhile = fake.addMessage();
+    bed.fake.expireHistory();
+    const meanwhile = bed.fake.addMessage();
     await until(async () => ((await jobsFor(t, meanwhile.id)).length === 1 ? true : undefined));
-    const list = fake.callsOf('list')[0];
+    const list = bed.fake.callsOf('list')[0];
     const after = Number(/after:(\d+)/.exec(list?.query.get('q') ?? '')?.[1]);
     expect(after).toBeLessThanOrEqual(Math.floor(before.at / 1000));
     expect(after).toBeGreaterThan(Math.floor(before.at / 1000) - 600);
-    expect(fake.callsOf('profile').length).toBe(2);
+    expect(bed.fake.callsOf('profile').length).toBe(2);
 
-    const later = fake.addMessage();
+    const later = bed.fake.addMessage();
     await until(async () => ((await jobsFor(t, later.id)).length === 1 ? true : undefined));
-    expect(fake.callsOf('list')).toHaveLength(1);
+    expect(bed.fake.callsOf('list')).toHaveLength(1);
     expect(await jobsFor(t, meanwhile.id)).toHaveLength(1);
     expect(t.logs.some((l) => l.includes('history id too old (404)'))).toBe(true);
   });
@@ -155,8 +141,8 @@ describe('gmail poll loop', () => {
   it('honours Retry-After on 429 before polling again', async () => {
     const t = await start();
     await until(() => cursorOf(t));
-    fake.failNext('history', rateLimited(2));
-    const m = fake.addMessage();
+    bed.fake.failNext('history', rateLimited(2));
+    const m = bed.fake.addMessage();
     const failedAt = Date.now();
     await until(async () => ((await jobsFor(t, m.id)).length === 1 ? true : undefined), 6000);
     const [refused, retried] = historyCallsSince(failedAt);
@@ -165,18 +151,18 @@ describe('gmail poll loop', () => {
   });
 
   it('a refused refresh token (invalid_grant) is reported as re-consent needed and not retried hot', async () => {
-    fake.oauth.refreshToken = '1//another-token';
+    bed.fake.oauth.refreshToken = '1//another-token';
     const t = await start();
     const problem = await until(() => t.relay.loops.statuses[0]?.problem);
     expect(problem).toMatch(/^re-consent needed for gmail account "support-inbox".*invalid_grant/);
     await new Promise((r) => setTimeout(r, 1000));
-    expect(fake.callsOf('token')).toHaveLength(1);
-    expect(fake.callsOf('history')).toHaveLength(0);
+    expect(bed.fake.callsOf('token')).toHaveLength(1);
+    expect(bed.fake.callsOf('history')).toHaveLength(0);
     expect(t.logs.join('\n')).not.toContain('example-gmail-client-secret');
   });
 
   it('logs a rotated refresh token without printing it', async () => {
-    fake.oauth.rotateTo = '1//rotated-refresh-token';
+    bed.fake.oauth.rotateTo = '1//rotated-refresh-token';
     const t = await start();
     await until(() => cursorOf(t));
     const line = await until(() => t.logs.find((l) => l.includes('refresh token rotated')));
@@ -184,13 +170,13 @@ describe('gmail poll loop', () => {
   });
 
   it('works with a static access token', async () => {
-    fake.acceptedTokens.add('ya29.static-access-token');
+    bed.fake.acceptedTokens.add('ya29.static-access-token');
     const t = await start({ credentials: { accessToken: 'ya29.static-access-token' } });
     await until(() => cursorOf(t));
-    const m = fake.addMessage();
+    const m = bed.fake.addMessage();
     await until(async () => ((await jobsFor(t, m.id)).length === 1 ? true : undefined));
-    expect(fake.callsOf('token')).toHaveLength(0);
-    expect(fake.callsOf('get')[0]?.authorization).toBe('Bearer ya29.static-access-token');
+    expect(bed.fake.callsOf('token')).toHaveLength(0);
+    expect(bed.fake.callsOf('get')[0]?.authorization).toBe('Bearer ya29.static-access-token');
   });
 
   it('works with a service account acting as the subject (JWT bearer grant to the key file token_uri)', async () => {
@@ -203,7 +189,7 @@ describe('gmail poll loop', () => {
         client_email: 'relay@project.iam.gserviceaccount.com',
         private_key_id: 'key-1',
         private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }),
-        token_uri: fake.tokenUrl,
+        token_uri: bed.fake.tokenUrl,
       }),
     );
     const t = await start({
@@ -211,13 +197,13 @@ describe('gmail poll loop', () => {
       credentials: { serviceAccountFile: file, subject: 'support@example.com' },
     });
     await until(() => cursorOf(t));
-    expect(fake.assertions[0]).toMatchObject({
+    expect(bed.fake.assertions[0]).toMatchObject({
       iss: 'relay@project.iam.gserviceaccount.com',
       sub: 'support@example.com',
-      aud: fake.tokenUrl,
+      aud: bed.fake.tokenUrl,
       scope: 'https://www.googleapis.com/auth/gmail.readonly',
     });
-    expect(fake.callsOf('profile')[0]?.path).toBe('/gmail/v1/users/support%40example.com/profile');
+    expect(bed.fake.callsOf('profile')[0]?.path).toBe('/gmail/v1/users/support%40example.com/profile');
   });
 
   it('a failed emit leaves the cursor where it was, and the next run fetches that mail again', async () => {
@@ -227,19 +213,19 @@ describe('gmail poll loop', () => {
     const running = spec.run(h.context(first.signal)).catch((err: unknown) => err);
     const before = await until(() => h.cursor);
     h.failing = true;
-    const m = fake.addMessage();
+    const m = bed.fake.addMessage();
     expect(await running).toMatchObject({ message: 'Redis is down' });
     expect(h.cursor).toBe(before);
 
     h.failing = false;
-    const resumedAt = fake.calls.length;
+    const resumedAt = bed.fake.calls.length;
     const second = new AbortController();
     const resumed = spec.run(h.context(second.signal));
     await until(() => h.emitted.find((e) => e.key === m.id));
     second.abort();
     await resumed;
-    const again = fake.calls.slice(resumedAt).find((c) => c.kind === 'history');
+    const again = bed.fake.calls.slice(resumedAt).find((c) => c.kind === 'history');
     expect(again?.query.get('startHistoryId')).toBe(parsePosition(before)?.historyId);
-    expect(parsePosition(h.cursor)?.historyId).toBe(String(fake.historyId()));
+    expect(parsePosition(h.cursor)?.historyId).toBe(String(bed.fake.historyId()));
   });
 });

@@ -11,11 +11,15 @@ import {
 export const defaultGraphUrl = 'https://graph.microsoft.com/v1.0';
 export const defaultAuthorityUrl = 'https://login.microsoftonline.com';
 
-/** `{tenantId, clientId, clientSecret}` (client credentials, Mail.Read application permission) or `{accessToken}`. */
+/**
+ * `{tenantId, clientId, clientSecret}` (client credentials: app-only Mail.Read),
+ * `{tenantId, clientId, refreshToken, clientSecret?}` (delegated: the refresh token `relay auth microsoft`
+ * prints) or `{accessToken}`.
+ */
 const credentialsInput = z.strictObject({
   tenantId: z.string().min(1).optional(),
   clientId: z.string().min(1).optional(),
-  ...secretFields('clientSecret', 'accessToken'),
+  ...secretFields('clientSecret', 'refreshToken', 'accessToken'),
   authorityUrl: httpUrl
     .default(defaultAuthorityUrl)
     .describe(
@@ -31,32 +35,60 @@ export type OutlookCredentials =
       readonly clientSecret: SecretList;
       readonly authorityUrl: string;
     }
+  | {
+      readonly kind: 'delegated';
+      readonly tenantId: string;
+      readonly clientId: string;
+      readonly refreshToken: SecretList;
+      /** Only for a confidential client; a public client (the device code flow's) has none. */
+      readonly clientSecret?: SecretList | undefined;
+      readonly authorityUrl: string;
+    }
   | { readonly kind: 'token'; readonly accessToken: SecretList };
+
+type SecretKey = 'clientSecret' | 'refreshToken' | 'accessToken';
 
 function credentialsOf(
   input: z.output<typeof credentialsInput>,
   parent: IssueSink,
 ): OutlookCredentials | undefined {
   const ctx = issuesUnder(parent, 'credentials');
-  const issue = (message: string, path: string) =>
-    ctx.addIssue({ code: 'custom', message, path: [path], input: undefined });
-  if (input.accessToken !== undefined || input.accessTokenFile !== undefined) {
+  const issue = (message: string, path?: string) =>
+    ctx.addIssue({ code: 'custom', message, path: path ? [path] : [], input: undefined });
+  // An empty value (`${VAR:-}`, YAML null) means not set.
+  const given = (k: SecretKey) => (input[k] ?? undefined) !== undefined || input[`${k}File`] !== undefined;
+  const secret = given('clientSecret');
+  const refresh = given('refreshToken');
+  if (given('accessToken')) {
+    if (secret) issue('give clientSecret or accessToken, not both', 'clientSecret');
+    if (refresh) issue('give refreshToken or accessToken, not both', 'refreshToken');
     const r = resolveSecrets<typeof input, 'accessToken'>(input, ctx, ['accessToken']);
-    if (r.clientSecret !== undefined || r.clientSecretFile !== undefined)
-      issue('give clientSecret or accessToken, not both', 'clientSecret');
-    return { kind: 'token', accessToken: r.accessToken };
+    return secret || refresh ? undefined : { kind: 'token', accessToken: r.accessToken };
   }
-  const r = resolveSecrets<typeof input, 'clientSecret'>(input, ctx, ['clientSecret']);
   if (input.tenantId === undefined) issue('required (or use accessToken)', 'tenantId');
   if (input.clientId === undefined) issue('required (or use accessToken)', 'clientId');
-  if (input.tenantId === undefined || input.clientId === undefined || !r.clientSecret) return undefined;
-  return {
-    kind: 'client',
+  if (!secret && !refresh)
+    issue(
+      'give refreshToken (delegated access: run relay auth microsoft) or clientSecret (app-only access), or use accessToken',
+    );
+  const r = resolveSecrets<typeof input, never, 'clientSecret' | 'refreshToken'>(
+    input,
+    ctx,
+    [],
+    ['clientSecret', 'refreshToken'],
+  );
+  if (input.tenantId === undefined || input.clientId === undefined) return undefined;
+  const app = {
     tenantId: input.tenantId,
     clientId: input.clientId,
-    clientSecret: r.clientSecret,
     authorityUrl: input.authorityUrl.replace(/\/+$/, ''),
   };
+  // A file that could not be read leaves its secret unset, with the issue already reported.
+  if (refresh)
+    return r.refreshToken && (!secret || r.clientSecret)
+      ? { kind: 'delegated', ...app, refreshToken: r.refreshToken, clientSecret: r.clientSecret }
+      : undefined;
+  return r.clientSecret ? { kind: 'client', ...app, clientSecret: r.clientSecret } : undefined;
 }
 
 const accountInput = z.strictObject({

@@ -1,6 +1,6 @@
 import { CredentialError, RetryLaterError } from '../../src/channel.js';
 import type { OutlookAccount } from './config.js';
-import { type GraphToken, retryAfterMs } from './credentials.js';
+import { accessHint, type GraphToken, retryAfterMs } from './credentials.js';
 
 const requestTimeoutMs = 30_000;
 /** Without a Retry-After, Graph asks for backoff; this is its first step. */
@@ -69,7 +69,7 @@ export async function getPage(
       if (res.status === 429 || waitMs !== undefined)
         throw new RetryLaterError(`${where}: Graph throttled (${detail})`, waitMs ?? defaultRetryMs);
     }
-    // An app token may have been revoked or rotated: one fresh token before giving up.
+    // A token may have been revoked or rotated: one fresh token before giving up.
     if (res.status === 401 && token.renewable && attempt === 0) {
       token.forget();
       continue;
@@ -77,7 +77,7 @@ export async function getPage(
     if (res.status === 401) throw new CredentialError(`${where}: Graph refused the access token (${detail})`);
     if (res.status === 403)
       throw new CredentialError(
-        `${where}: Graph denied access to ${account.user} (${detail}); grant the Mail.Read application permission with admin consent, and check application access policies`,
+        `${where}: Graph denied access to ${account.user} (${detail}); ${accessHint(account.credentials)}`,
       );
     throw new Error(`${where}: Graph answered ${detail}`);
   }

@@ -1,5 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { collectSecrets } from '../../src/config/secret.js';
 import { exampleAccount } from './fixtures/config.js';
 import { deltaStart, type GraphItem, ontoGraphUrl } from './graph.js';
 import { outlook } from './index.js';
@@ -38,6 +41,103 @@ describe('outlook config', () => {
     ).toEqual(['credentials.clientSecret: give clientSecret or accessToken, not both']);
     expect(issues({ ...exampleAccount, pollSeconds: 0.05 })[0]).toMatch(/^pollSeconds: /);
     expect(issues({ ...exampleAccount, user: undefined })[0]).toMatch(/^user: /);
+  });
+});
+
+describe('outlook delegated credentials (refresh token)', () => {
+  const app = {
+    tenantId: exampleAccount.credentials.tenantId,
+    clientId: 'b3a6c1e4-5d4f-4c3b-9e2a-1f0e9d8c7b6a',
+  };
+  const withCredentials = (credentials: Record<string, unknown>) => ({
+    account: 'sales',
+    user: 'sales@contoso.com',
+    credentials,
+  });
+  const credentialsOf = (credentials: Record<string, unknown>) => {
+    const r = parse(withCredentials(credentials));
+    if (!r.success) throw new Error(r.error.issues.map((i) => i.message).join('; '));
+    return r.data[0]?.credentials;
+  };
+
+  it('a refresh token (public client) is delegated access; with a client secret too; or from a file', () => {
+    expect(credentialsOf({ ...app, refreshToken: '0.AXEA-refresh' })).toEqual({
+      kind: 'delegated',
+      ...app,
+      refreshToken: ['0.AXEA-refresh'],
+      clientSecret: undefined,
+      authorityUrl: 'https://login.microsoftonline.com',
+    });
+    expect(
+      credentialsOf({
+        ...app,
+        refreshToken: '0.AXEA-refresh',
+        clientSecret: 'web-app-secret',
+        authorityUrl: 'https://login.microsoftonline.us/',
+      }),
+    ).toMatchObject({
+      kind: 'delegated',
+      clientSecret: ['web-app-secret'],
+      authorityUrl: 'https://login.microsoftonline.us',
+    });
+    const file = join(mkdtempSync(join(tmpdir(), 'relay-outlook-')), 'refresh');
+    writeFileSync(file, '0.AXEA-from-file\n', { mode: 0o600 });
+    expect(credentialsOf({ ...app, refreshTokenFile: file })).toMatchObject({
+      kind: 'delegated',
+      refreshToken: ['0.AXEA-from-file'],
+    });
+  });
+
+  it('an empty secret (YAML null, as from VAR:- with VAR unset) is not set: the other fields decide the grant', () => {
+    expect(credentialsOf({ ...app, clientSecret: 's', refreshToken: null, accessToken: null })).toMatchObject(
+      {
+        kind: 'client',
+      },
+    );
+    expect(credentialsOf({ ...app, refreshToken: 'r', clientSecret: null })).toMatchObject({
+      kind: 'delegated',
+      clientSecret: undefined,
+    });
+    expect(credentialsOf({ refreshToken: null, accessToken: 'eyJ0eXAi.token' })).toMatchObject({
+      kind: 'token',
+    });
+  });
+
+  it('the refresh token and client secret are collected as secrets, for scrubbing logs', () => {
+    const r = parse(
+      withCredentials({ ...app, refreshToken: '0.AXEA-refresh', clientSecret: 'web-app-secret' }),
+    );
+    expect(r.success && [...collectSecrets(r.data)].sort()).toEqual(['0.AXEA-refresh', 'web-app-secret']);
+  });
+
+  it('refuses what makes no single grant, one line per problem at its path, saying what to give', () => {
+    const only = (credentials: Record<string, unknown>) => issues(withCredentials(credentials));
+    expect(only(app)).toEqual([
+      'credentials: give refreshToken (delegated access: run relay auth microsoft) or clientSecret (app-only access), or use accessToken',
+    ]);
+    expect(only({ refreshToken: 'r' })).toEqual([
+      'credentials.tenantId: required (or use accessToken)',
+      'credentials.clientId: required (or use accessToken)',
+    ]);
+    expect(only({ ...app, refreshToken: 'r', accessToken: 't' })).toEqual([
+      'credentials.refreshToken: give refreshToken or accessToken, not both',
+    ]);
+    expect(only({ ...app, clientSecret: 's', refreshTokenFile: '/run/secrets/r', accessToken: 't' })).toEqual(
+      [
+        'credentials.clientSecret: give clientSecret or accessToken, not both',
+        'credentials.refreshToken: give refreshToken or accessToken, not both',
+      ],
+    );
+    expect(only({ ...app, refreshToken: 'r', refreshTokenFile: '/run/secrets/r' })).toEqual([
+      'credentials.refreshTokenFile: give refreshToken or refreshTokenFile, not both',
+    ]);
+    expect(only({ ...app, refreshTokenFile: '/nonexistent/outlook-refresh' })).toEqual([
+      'credentials.refreshTokenFile: cannot read secret file /nonexistent/outlook-refresh (ENOENT)',
+    ]);
+    expect(only({ ...app, refreshToken: '' })).toEqual(['credentials.refreshToken: must not be empty']);
+    expect(only({ ...app, refreshToken: 'r', scope: 'Mail.Read' })[0]).toMatch(
+      /^credentials: Unrecognized key: "scope"/,
+    );
   });
 });
 

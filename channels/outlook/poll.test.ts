@@ -1,48 +1,32 @@
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RelayEvent } from '../../src/queue/envelope.js';
-import { type FakeGraph, startFakeGraph, throttled } from '../../test/fakes/graph-mail.js';
+import { startFakeGraph, throttled } from '../../test/fakes/graph-mail.js';
 import { loopHarness } from '../../test/support/loop-harness.js';
-import { redisUrl, startTestRelay, type TestRelay } from '../../test/support/relay.js';
+import { mailboxTestBed } from '../../test/support/mailbox-suite.js';
+import { startTestRelay, type TestRelay } from '../../test/support/relay.js';
 import { until } from '../../test/support/until.js';
 import { outlookAccount } from './config.js';
 import { exampleAccount } from './fixtures/config.js';
 import { outlookPoll, parsePosition } from './poll.js';
 
-let fake: FakeGraph;
-let redis: Redis;
-const relays: TestRelay[] = [];
-
-beforeAll(() => {
-  redis = new Redis(redisUrl);
-});
-afterAll(async () => {
-  await redis.quit();
-});
-beforeEach(async () => {
-  fake = await startFakeGraph();
-});
-afterEach(async () => {
-  for (const r of relays.splice(0)) await r.close().catch(() => {});
-  await fake.close();
-});
+const bed = mailboxTestBed(startFakeGraph);
 
 const account = (overrides: Record<string, unknown> = {}) => ({
   ...exampleAccount,
   pollSeconds: 0.2,
-  graphUrl: fake.url,
-  credentials: { ...exampleAccount.credentials, authorityUrl: fake.authorityUrl },
+  graphUrl: bed.fake.url,
+  credentials: { ...exampleAccount.credentials, authorityUrl: bed.fake.authorityUrl },
   ...overrides,
 });
 
 async function start(overrides: Record<string, unknown> = {}): Promise<TestRelay> {
   const t = await startTestRelay({ channels: { outlook: [account(overrides)] } }, { leaseTtlMs: 1500 });
-  relays.push(t);
+  bed.relays.push(t);
   return t;
 }
 
 const cursorOf = async (t: TestRelay) =>
-  parsePosition((await redis.hget(`${t.prefix}:relay:cursors`, 'outlook:sales:poll')) ?? undefined);
+  parsePosition((await bed.redis.hget(`${t.prefix}:relay:cursors`, 'outlook:sales:poll')) ?? undefined);
 
 const jobsFor = async (t: TestRelay, id: string, type = 'outlook.message'): Promise<RelayEvent[]> =>
   (await t.jobs()).filter((e) => e.type === type && (e.data.payload as { id?: string }).id === id);
@@ -52,19 +36,19 @@ const hasJobs = (t: TestRelay, id: string, n: number, type?: string) => async ()
 
 describe('outlook delta loop', () => {
   it('establishes the position without replaying the folder, then emits new mail, changes and removals', async () => {
-    fake.linkOrigin = 'https://graph.microsoft.com';
-    const old = [fake.addMessage(), fake.addMessage(), fake.addMessage()];
+    bed.fake.linkOrigin = 'https://graph.microsoft.com';
+    const old = [bed.fake.addMessage(), bed.fake.addMessage(), bed.fake.addMessage()];
     const t = await start();
     const first = await until(() => cursorOf(t));
     // Stored verbatim as Graph wrote it; followed on graphUrl.
     expect(first.deltaLink).toMatch(
       /^https:\/\/graph\.microsoft\.com\/v1\.0\/users\/sales%40contoso\.com\/mailFolders\/inbox\/messages\/delta\?\$deltatoken=/,
     );
-    const initial = fake.callsOf('delta')[0];
+    const initial = bed.fake.callsOf('delta')[0];
     expect(initial?.query.get('$filter')).toMatch(/^receivedDateTime ge \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
-    expect(fake.callsOf('token')[0]?.form?.get('scope')).toBe(`${new URL(fake.url).origin}/.default`);
+    expect(bed.fake.callsOf('token')[0]?.form?.get('scope')).toBe(`${new URL(bed.fake.url).origin}/.default`);
 
-    const added = [fake.addMessage(), fake.addMessage(), fake.addMessage()];
+    const added = [bed.fake.addMessage(), bed.fake.addMessage(), bed.fake.addMessage()];
     const m = added[0];
     if (!m) throw new Error('no message');
     await until(async () => ((await t.jobs()).length === 3 ? true : undefined));
@@ -85,10 +69,10 @@ describe('outlook delta loop', () => {
         },
       },
     });
-    expect(fake.callsOf('delta').some((c) => c.query.has('$skiptoken'))).toBe(true);
+    expect(bed.fake.callsOf('delta').some((c) => c.query.has('$skiptoken'))).toBe(true);
 
-    fake.update(m.id);
-    fake.remove(added[1]?.id ?? '');
+    bed.fake.update(m.id);
+    bed.fake.remove(added[1]?.id ?? '');
     await until(hasJobs(t, m.id, 2));
     await until(hasJobs(t, added[1]?.id ?? '', 1, 'outlook.removed'));
     const removedJob = (await jobsFor(t, added[1]?.id ?? '', 'outlook.removed'))[0];
@@ -98,7 +82,7 @@ describe('outlook delta loop', () => {
       '@removed': { reason: 'deleted' },
     });
     for (const o of old) expect(await jobsFor(t, o.id)).toHaveLength(0);
-    expect(fake.callsOf('token')).toHaveLength(1);
+    expect(bed.fake.callsOf('token')).toHaveLength(1);
   });
 
   it('measures the time from a message appearing upstream to its job (goal: pollSeconds + 1 s)', async () => {
@@ -109,7 +93,7 @@ describe('outlook delta loop', () => {
     for (let i = 0; i < 6; i++) {
       await new Promise((r) => setTimeout(r, 100 + Math.random() * 500));
       const addedAt = Date.now();
-      const m = fake.addMessage();
+      const m = bed.fake.addMessage();
       const [job] = await until(async () => {
         const found = await jobsFor(t, m.id);
         return found.length > 0 ? found : undefined;
@@ -123,18 +107,22 @@ describe('outlook delta loop', () => {
   it('the same version of an item delivered again makes no second job', async () => {
     const t = await start();
     await until(() => cursorOf(t));
-    const m = fake.addMessage();
+    const m = bed.fake.addMessage();
     await until(hasJobs(t, m.id, 1));
-    fake.repeat(m.id);
-    await until(() => (fake.deliveries(m.id) === 2 ? true : undefined));
-    const marker = fake.addMessage();
+    bed.fake.repeat(m.id);
+    await until(() => (bed.fake.deliveries(m.id) === 2 ? true : undefined));
+    const marker = bed.fake.addMessage();
     await until(hasJobs(t, marker.id, 1));
     expect(await jobsFor(t, m.id)).toHaveLength(1);
   });
 
   it('backfillHours: the first round emits mail received within the window only', async () => {
-    const recent = fake.addMessage({ receivedDateTime: new Date(Date.now() - 2 * 3_600_000).toISOString() });
-    const old = fake.addMessage({ receivedDateTime: new Date(Date.now() - 30 * 3_600_000).toISOString() });
+    const recent = bed.fake.addMessage({
+      receivedDateTime: new Date(Date.now() - 2 * 3_600_000).toISOString(),
+    });
+    const old = bed.fake.addMessage({
+      receivedDateTime: new Date(Date.now() - 30 * 3_600_000).toISOString(),
+    });
     const t = await start({ backfillHours: 24 });
     await until(() => cursorOf(t));
     expect(await jobsFor(t, recent.id)).toHaveLength(1);
@@ -144,41 +132,41 @@ describe('outlook delta loop', () => {
   it('an expired delta link (410 syncStateNotFound) restarts from the last poll time without losing mail', async () => {
     const t = await start();
     const before = await until(() => cursorOf(t));
-    const seen = fake.addMessage();
+    const seen = bed.fake.addMessage();
     await until(hasJobs(t, seen.id, 1));
-    fake.expireTokens();
-    const meanwhile = fake.addMessage();
+    bed.fake.expireTokens();
+    const meanwhile = bed.fake.addMessage();
     await until(hasJobs(t, meanwhile.id, 1));
-    const restart = fake.callsOf('delta').filter((c) => c.query.has('$filter'))[1];
+    const restart = bed.fake.callsOf('delta').filter((c) => c.query.has('$filter'))[1];
     const from = Date.parse(/ge (\S+)$/.exec(restart?.query.get('$filter') ?? '')?.[1] ?? '');
     expect(from).toBeLessThanOrEqual(Date.now() - 5 * 60_000);
     expect(from).toBeGreaterThanOrEqual(before.at - 5 * 60_000 - 1000);
     expect(await jobsFor(t, seen.id)).toHaveLength(1);
     expect(t.logs.some((l) => l.includes('delta link expired'))).toBe(true);
-    const after = fake.addMessage();
+    const after = bed.fake.addMessage();
     await until(hasJobs(t, after.id, 1));
   });
 
   it('honours Retry-After on 429 before asking again', async () => {
     const t = await start();
     await until(() => cursorOf(t));
-    fake.failNext('delta', throttled(2));
-    const m = fake.addMessage();
+    bed.fake.failNext('delta', throttled(2));
+    const m = bed.fake.addMessage();
     const failedAt = Date.now();
     await until(hasJobs(t, m.id, 1), 6000);
-    const [refused, retried] = fake.callsOf('delta').filter((c) => c.at >= failedAt);
+    const [refused, retried] = bed.fake.callsOf('delta').filter((c) => c.at >= failedAt);
     expect((retried?.at ?? 0) - (refused?.at ?? 0)).toBeGreaterThanOrEqual(1900);
     expect(t.relay.loops.statuses[0]?.lastError).toMatch(/Graph throttled \(429 ApplicationThrottled/);
   });
 
   it('refused client credentials are reported as re-consent needed and not retried hot', async () => {
-    fake.client.clientSecret = 'rotated-elsewhere';
+    bed.fake.client.clientSecret = 'rotated-elsewhere';
     const t = await start();
     const problem = await until(() => t.relay.loops.statuses[0]?.problem);
     expect(problem).toMatch(/^re-consent needed for outlook account "sales".*AADSTS7000215/);
     await new Promise((r) => setTimeout(r, 1000));
-    expect(fake.callsOf('token')).toHaveLength(1);
-    expect(fake.callsOf('delta')).toHaveLength(0);
+    expect(bed.fake.callsOf('token')).toHaveLength(1);
+    expect(bed.fake.callsOf('delta')).toHaveLength(0);
     expect(t.logs.join('\n')).not.toContain('example-outlook-client-secret');
   });
 
@@ -189,19 +177,19 @@ describe('outlook delta loop', () => {
     const running = spec.run(h.context(first.signal)).catch((err: unknown) => err);
     const before = await until(() => h.cursor);
     h.failing = true;
-    const m = fake.addMessage();
+    const m = bed.fake.addMessage();
     expect(await running).toMatchObject({ message: 'Redis is down' });
     expect(h.cursor).toBe(before);
 
     h.failing = false;
-    const resumedAt = fake.calls.length;
+    const resumedAt = bed.fake.calls.length;
     const second = new AbortController();
     const resumed = spec.run(h.context(second.signal));
     await until(() => h.emitted.find((e) => (e.payload as { id?: string }).id === m.id));
     second.abort();
     await resumed;
     const token = new URL(parsePosition(before)?.deltaLink ?? '').searchParams.get('$deltatoken');
-    const again = fake.calls.slice(resumedAt).find((c) => c.kind === 'delta');
+    const again = bed.fake.calls.slice(resumedAt).find((c) => c.kind === 'delta');
     expect(again?.query.get('$deltatoken')).toBe(token);
     expect(h.cursor).not.toBe(before);
   });

@@ -3,10 +3,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 
 /**
- * A local stand-in for Microsoft Graph mail delta (`GET {graphUrl}/users/{user}/mailFolders/{folder}/messages/delta`)
- * and the Microsoft identity platform token endpoint (client credentials), on port 0. One mailbox
- * folder, served on any number of endpoints; every request is recorded with its endpoint.
+ * A local stand-in for Microsoft Graph mail delta (`GET {graphUrl}/users/{user}/mailFolders/{folder}/messages/delta`),
+ * the folder itself (`GET …/mailFolders/{folder}`, what the probe reads) and the Microsoft identity
+ * platform token endpoint (client credentials, and the refresh token grant of a delegated client),
+ * on port 0. One mailbox folder, served on any number of endpoints; every request is recorded with
+ * its endpoint. Access tokens expire after `tokenLifetimeSec`; a delegated one reads only its
+ * signed-in user's mailbox.
  * https://learn.microsoft.com/graph/api/message-delta
+ * https://learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow#refresh-the-access-token
  */
 export interface FakeGraphMessage {
   readonly id: string;
@@ -19,7 +23,7 @@ export interface FakeGraphMessage {
   isRead: boolean;
 }
 
-export type GraphCallKind = 'delta' | 'token' | 'other';
+export type GraphCallKind = 'delta' | 'folder' | 'token' | 'other';
 
 export interface GraphCall {
   readonly kind: GraphCallKind;
@@ -75,9 +79,30 @@ export interface FakeGraph {
   linkOrigin: string | undefined;
   pageSize: number;
   client: { tenantId: string; clientId: string; clientSecret: string };
+  /**
+   * The delegated client (`relay auth microsoft`'s app) and the one refresh token it accepts now.
+   * Every use hands out a new one and, unlike Entra (where older ones stay valid until they
+   * expire), the one used stops working: a client that keeps redeeming a rotated-away token fails.
+   */
+  delegated: FakeDelegatedClient;
+  /** Refresh tokens the refresh grant handed out, oldest first. */
+  readonly refreshTokens: string[];
+  /** `expires_in` of the access tokens handed out; they are refused after it. */
+  tokenLifetimeSec: number;
   callsOf(kind: GraphCallKind, endpoint?: number): GraphCall[];
   addEndpoint(): Promise<string>;
   close(): Promise<void>;
+}
+
+export interface FakeDelegatedClient {
+  clientId: string;
+  /** A confidential client's secret; undefined for a public client, which must send none. */
+  clientSecret: string | undefined;
+  /** The signed-in user: delegated tokens read this mailbox only. */
+  user: string;
+  refreshToken: string;
+  /** While set, every refresh is refused with invalid_grant and this AADSTS description (revoked, expired). */
+  refuse: string | undefined;
 }
 
 export const throttled = (retryAfterSec: number): FakeReply => ({
@@ -107,6 +132,18 @@ const graphError = (status: number, code: string, message: string): FakeReply =>
   status,
   body: { error: { code, message } },
 });
+
+/** An identity platform error as Entra writes it: the AADSTS line, then trace lines. */
+export const oauthRefusal = (status: number, error: string, description: string): FakeReply => ({
+  status,
+  body: {
+    error,
+    error_description: `${description}\r\nTrace ID: 0d7a3c9e-6b1f-4a2e-8c5d-3e9f1b2a4c60\r\nCorrelation ID: 5f2b8e41-9c3d-4e7a-b6f0-1a2d3c4e5f67\r\nTimestamp: ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}`,
+    error_codes: [Number(/^AADSTS(\d+)/.exec(description)?.[1] ?? 0)],
+  },
+});
+
+const newRefreshToken = () => `0.AXEAfake-refresh-${randomBytes(24).toString('base64url')}`;
 
 function send(res: ServerResponse, reply: FakeReply): void {
   res.writeHead(reply.status, {
@@ -152,7 +189,9 @@ export async function startFakeGraph(): Promise<FakeGraph> {
   const created = new Map<string, number>();
   const delivered = new Map<string, number>();
   const failures = new Map<GraphCallKind, FakeReply[]>();
-  const issued = new Set<string>();
+  /** Access tokens handed out: when each expires, and the mailbox a delegated one may read. */
+  const issued = new Map<string, { expiresAt: number; user: string | undefined }>();
+  const refreshTokens: string[] = [];
   const servers: Server[] = [];
   let seq = 0;
   let epoch = 0;
@@ -210,31 +249,96 @@ export async function startFakeGraph(): Promise<FakeGraph> {
     };
   }
 
-  function token(path: string, form: URLSearchParams): FakeReply {
-    const { tenantId, clientId, clientSecret } = fake.client;
-    if (path !== `/${tenantId}/oauth2/v2.0/token`)
-      return graphError(400, 'invalid_request', `AADSTS90002: Tenant '${path.split('/')[1]}' not found.`);
-    if (
-      form.get('grant_type') !== 'client_credentials' ||
-      form.get('client_id') !== clientId ||
-      form.get('client_secret') !== clientSecret
-    ) {
-      return {
-        status: 401,
-        body: {
-          error: 'invalid_client',
-          error_description: 'AADSTS7000215: Invalid client secret provided.',
-          error_codes: [7000215],
-        },
-      };
-    }
+  function accessToken(user: string | undefined, extra: Record<string, unknown> = {}): FakeReply {
     const accessToken = `eyJ0eXAiOiJKV1Qi.fake-${randomBytes(6).toString('hex')}`;
-    issued.add(accessToken);
+    issued.set(accessToken, { expiresAt: Date.now() + fake.tokenLifetimeSec * 1000, user });
     return {
       status: 200,
-      body: { token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, access_token: accessToken },
+      body: {
+        token_type: 'Bearer',
+        expires_in: fake.tokenLifetimeSec,
+        ext_expires_in: fake.tokenLifetimeSec,
+        access_token: accessToken,
+        ...extra,
+      },
     };
   }
+
+  function clientCredentials(form: URLSearchParams): FakeReply {
+    const { clientId, clientSecret } = fake.client;
+    if (form.get('client_id') !== clientId || form.get('client_secret') !== clientSecret)
+      return oauthRefusal(401, 'invalid_client', 'AADSTS7000215: Invalid client secret provided.');
+    return accessToken(undefined);
+  }
+
+  function refreshGrant(form: URLSearchParams): FakeReply {
+    const d = fake.delegated;
+    if (form.get('client_id') !== d.clientId)
+      return oauthRefusal(
+        400,
+        'unauthorized_client',
+        `AADSTS700016: Application with identifier '${form.get('client_id')}' was not found in the directory.`,
+      );
+    if (d.clientSecret === undefined && form.has('client_secret'))
+      return oauthRefusal(
+        401,
+        'invalid_client',
+        "AADSTS700025: Client is public so neither 'client_assertion' nor 'client_secret' should be presented.",
+      );
+    if (d.clientSecret !== undefined && form.get('client_secret') !== d.clientSecret)
+      return oauthRefusal(401, 'invalid_client', 'AADSTS7000215: Invalid client secret provided.');
+    const presented = form.get('refresh_token');
+    if (!presented)
+      return oauthRefusal(
+        400,
+        'invalid_request',
+        "AADSTS900144: The request body must contain the following parameter: 'refresh_token'.",
+      );
+    const scopes = (form.get('scope') ?? '').split(' ');
+    if (!scopes.includes('offline_access') || !scopes.some((s) => s.endsWith('/Mail.Read')))
+      return oauthRefusal(
+        400,
+        'invalid_scope',
+        "AADSTS70011: The provided request must include a 'scope' input parameter.",
+      );
+    if (d.refuse) return oauthRefusal(400, 'invalid_grant', d.refuse);
+    if (presented !== d.refreshToken)
+      return oauthRefusal(
+        400,
+        'invalid_grant',
+        'AADSTS9002313: Invalid request. Request is malformed or invalid. - [refresh_token is not valid]',
+      );
+    d.refreshToken = newRefreshToken();
+    refreshTokens.push(d.refreshToken);
+    return accessToken(d.user, {
+      scope: 'https://graph.microsoft.com/Mail.Read',
+      refresh_token: d.refreshToken,
+    });
+  }
+
+  function token(path: string, form: URLSearchParams): FakeReply {
+    const { tenantId } = fake.client;
+    if (path !== `/${tenantId}/oauth2/v2.0/token`)
+      return graphError(400, 'invalid_request', `AADSTS90002: Tenant '${path.split('/')[1]}' not found.`);
+    switch (form.get('grant_type')) {
+      case 'client_credentials':
+        return clientCredentials(form);
+      case 'refresh_token':
+        return refreshGrant(form);
+      default:
+        return oauthRefusal(
+          400,
+          'unsupported_grant_type',
+          'AADSTS70003: The app requested an unsupported grant type.',
+        );
+    }
+  }
+
+  /** The mailbox a Graph path names, for the delegated token check. */
+  const mailboxOf = (path: string) => {
+    const segment = /^\/v1\.0\/users\/([^/]+)\//.exec(path)?.[1];
+    return segment ? decodeURIComponent(segment).toLowerCase() : undefined;
+  };
 
   async function handle(
     endpoint: number,
@@ -247,7 +351,9 @@ export async function startFakeGraph(): Promise<FakeGraph> {
       ? 'token'
       : /^\/v1\.0\/users\/[^/]+\/mailFolders\/[^/]+\/messages\/delta$/.test(url.pathname)
         ? 'delta'
-        : 'other';
+        : /^\/v1\.0\/users\/[^/]+\/mailFolders\/[^/]+$/.test(url.pathname)
+          ? 'folder'
+          : 'other';
     const text = await readBody(req);
     const form = req.method === 'POST' ? new URLSearchParams(text) : undefined;
     calls.push({
@@ -267,8 +373,31 @@ export async function startFakeGraph(): Promise<FakeGraph> {
         res,
         graphError(404, 'ErrorItemNotFound', 'The specified object was not found in the store.'),
       );
-    if (!issued.has(req.headers.authorization?.replace(/^Bearer /, '') ?? ''))
+    const grant = issued.get(req.headers.authorization?.replace(/^Bearer /, '') ?? '');
+    if (!grant)
       return send(res, graphError(401, 'InvalidAuthenticationToken', 'Access token validation failure.'));
+    if (Date.now() >= grant.expiresAt)
+      return send(
+        res,
+        graphError(401, 'InvalidAuthenticationToken', 'Lifetime validation failed, the token is expired.'),
+      );
+    if (grant.user !== undefined && mailboxOf(url.pathname) !== grant.user.toLowerCase())
+      return send(
+        res,
+        graphError(403, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.'),
+      );
+    if (kind === 'folder') {
+      const folder = decodeURIComponent(url.pathname.split('/').at(-1) ?? '');
+      const count = [...messages.keys()].filter((id) => !removed.has(id)).length;
+      return send(res, {
+        status: 200,
+        body: {
+          id: 'AQMkAGI2folder',
+          displayName: folder === 'inbox' ? 'Inbox' : folder,
+          totalItemCount: count,
+        },
+      });
+    }
     send(res, delta((fake.linkOrigin ?? origin) + url.pathname, url.searchParams));
   }
 
@@ -297,6 +426,15 @@ export async function startFakeGraph(): Promise<FakeGraph> {
       clientId: '8e460676-ae3f-4b1e-8790-ee0fb5d6148f',
       clientSecret: 'example-outlook-client-secret',
     },
+    delegated: {
+      clientId: 'b3a6c1e4-5d4f-4c3b-9e2a-1f0e9d8c7b6a',
+      clientSecret: undefined,
+      user: 'sales@contoso.com',
+      refreshToken: newRefreshToken(),
+      refuse: undefined,
+    },
+    refreshTokens,
+    tokenLifetimeSec: 3599,
     addMessage(fields = {}) {
       const n = nextId++;
       const id = fields.id ?? `AAMkAGI2TG93AAA${n.toString().padStart(4, '0')}=`;

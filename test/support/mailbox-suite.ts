@@ -1,8 +1,8 @@
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { RelayEvent } from '../../src/queue/envelope.js';
 import { TestRedisServer } from './redis-server.js';
-import { startTestRelay, type TestRelay, uniquePrefix } from './relay.js';
+import { redisUrl, startTestRelay, type TestRelay, uniquePrefix } from './relay.js';
 import { until } from './until.js';
 
 /** What the two mailbox fakes (Gmail, Graph mail) have in common. */
@@ -151,4 +151,28 @@ export function describeMailboxLoop<F extends MailboxFake, P>(spec: MailboxSuite
       expect(Object.fromEntries(counts)).toEqual({ [m1.id]: 1, [m2.id]: 1 });
     });
   });
+}
+
+/**
+ * What a polled-mailbox test file sets up around each test: a fresh provider fake, a Redis client
+ * for reading cursors, and the relays the test started (closed after it, with the fake).
+ */
+export function mailboxTestBed<F extends { close(): Promise<void> }>(
+  startFake: () => Promise<F>,
+): { readonly fake: F; readonly redis: Redis; readonly relays: TestRelay[] } {
+  const bed = { relays: [] as TestRelay[] } as { fake: F; redis: Redis; relays: TestRelay[] };
+  beforeAll(() => {
+    bed.redis = new Redis(redisUrl);
+  });
+  afterAll(async () => {
+    await bed.redis.quit();
+  });
+  beforeEach(async () => {
+    bed.fake = await startFake();
+  });
+  afterEach(async () => {
+    for (const r of bed.relays.splice(0)) await r.close().catch(() => {});
+    await bed.fake.close();
+  });
+  return bed;
 }
