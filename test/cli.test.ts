@@ -46,7 +46,23 @@ describe('relay check', () => {
     const out = runRelay(['check', '--config', config]);
     expect(out.status).toBe(0);
     expect(out.stdout).toContain('webhook billing/invoices: ok');
+    expect(out.stdout).toContain('ingest journal: off (jobs made before the 2xx)');
     for (const s of secrets) expect(out.stdout + out.stderr).not.toContain(s);
+  });
+
+  it('says how requests are acknowledged when the ingest journal is on', () => {
+    const journaled = writeConfig({
+      redis: { url: redisUrl, prefix },
+      queue: { journal: { enabled: true, maxBacklog: 5000 } },
+      channels: {
+        webhook: [{ group: 'ci', trigger: 'deploys', auth: { scheme: 'token', token: secrets[1] } }],
+      },
+    });
+    const out = runRelay(['check', '--config', journaled]);
+    expect(out.status).toBe(0);
+    expect(out.stdout).toContain(
+      'ingest journal: on (requests acknowledged on one XADD; pump in its own thread, batches of 500; 503 past 5000 entries not yet jobs)',
+    );
   });
 
   it('lists every problem and exits 1 before anything listens', () => {

@@ -20,6 +20,12 @@ export async function checkCommand(flags: { config?: string; online?: boolean })
     lines.push(
       `queue ${config.queue.name}: ${config.queue.attempts} attempts, dedupe ${config.queue.dedupeHours} h`,
     );
+    const journal = config.queue.journal;
+    lines.push(
+      journal?.enabled
+        ? `ingest journal: on (requests acknowledged on one XADD; pump ${journal.pump === 'thread' ? 'in its own thread' : 'on the request thread'}, batches of ${journal.batch}; 503 past ${journal.maxBacklog} entries not yet jobs)`
+        : 'ingest journal: off (jobs made before the 2xx)',
+    );
     lines.push(`admin API: ${config.admin.token ? 'enabled' : 'disabled (no admin.token)'}`);
     const accounts = configuredChannels(config, channelList).flatMap(({ channel, accounts }) =>
       accounts.map((account) => ({ channel, account })),
