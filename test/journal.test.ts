@@ -8,6 +8,7 @@ import type { RelayEvent } from '../src/queue/envelope.js';
 import { Journal, journalKey, pumpGroup } from '../src/queue/journal.js';
 import { PumpThread } from '../src/queue/pump-thread.js';
 import { redisUrl, startTestRelay, type TestRelay, uniquePrefix } from './support/relay.js';
+import { until } from './support/until.js';
 
 const token = 'journal-token-0123456789';
 const config = (journal: object = {}) => ({
@@ -31,16 +32,6 @@ afterAll(async () => {
   for (const t of started.reverse()) await t.close().catch(() => t.relay.close());
   redis.disconnect();
 });
-
-async function until<T>(fn: () => Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** What `Journal.emit` writes: the home queue and the request's CloudEvents. */
 function entryFields(id: string) {

@@ -6,10 +6,10 @@ import {
   messageEvent,
   type SocketEnvelope,
   startFakeSlackSocket,
-  until,
 } from '../../test/fakes/slack-socket.js';
 import { TestRedisServer } from '../../test/support/redis-server.js';
 import { startTestRelay, type TestRelay, uniquePrefix } from '../../test/support/relay.js';
+import { until } from '../../test/support/until.js';
 
 const appToken = 'xapp-1-A0FAKEAPP1-1-replica-test-token';
 const config = (apiUrl: string) => ({

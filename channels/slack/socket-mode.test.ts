@@ -8,9 +8,9 @@ import {
   messageEvent,
   slashCommandEnvelope,
   startFakeSlackSocket,
-  until,
 } from '../../test/fakes/slack-socket.js';
 import { startTestRelay, type TestRelay } from '../../test/support/relay.js';
+import { until } from '../../test/support/until.js';
 import { slack } from './index.js';
 import { socketEvents } from './socket-mode.js';
 

@@ -1,7 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeGraph, startFakeGraph } from '../../test/fakes/graph-subscriptions.js';
 import { type TestRelay, uniquePrefix } from '../../test/support/relay.js';
-import { eventually, postLifecycle, startRelay, storedState } from './fixtures/subscriptions.js';
+import { until } from '../../test/support/until.js';
+import { postLifecycle, startRelay, storedState } from './fixtures/subscriptions.js';
 
 let fake: FakeGraph;
 beforeAll(async () => {
@@ -20,7 +21,7 @@ async function twoReplicas(): Promise<{ holder: TestRelay; other: TestRelay; pre
   const prefix = uniquePrefix('teams-sub');
   relays.push(await startRelay(fake, { prefix }), await startRelay(fake, { prefix }));
   await fake.waitFor('POST', '/subscriptions');
-  const [id] = await eventually(async () => [...(await storedState(prefix)).values()].map((e) => e.id));
+  const [id] = await until(async () => [...(await storedState(prefix)).values()].map((e) => e.id));
   const holder = relays.find((t) => t.relay.loops.statuses[0]?.running);
   const other = relays.find((t) => t !== holder);
   if (!holder || !other || !id) throw new Error('no holder');
@@ -32,7 +33,7 @@ const storedId = async (prefix: string) => [...(await storedState(prefix)).value
 describe('teams Graph subscriptions with two replicas', () => {
   it('one replica manages the subscriptions: one POST, one loop running', async () => {
     const { holder, other } = await twoReplicas();
-    await eventually(() => holder.relay.loops.statuses[0]?.lastSuccess);
+    await until(() => holder.relay.loops.statuses[0]?.lastSuccess);
     expect(fake.callsOf('POST', '/subscriptions')).toHaveLength(1);
     expect(fake.subscriptions.size).toBe(1);
     expect(other.relay.loops.statuses[0]?.running).toBe(false);
@@ -58,7 +59,7 @@ describe('teams Graph subscriptions with two replicas', () => {
     fake.subscriptions.delete(id); // Graph removed it
     expect((await postLifecycle(other, fake, id, 'subscriptionRemoved')).status).toBe(202);
     await fake.waitFor('POST', '/subscriptions', 2);
-    const newId = await eventually(async () => {
+    const newId = await until(async () => {
       const stored = await storedId(prefix);
       return stored !== id ? stored : undefined;
     });
@@ -66,9 +67,7 @@ describe('teams Graph subscriptions with two replicas', () => {
     // A late lifecycle item for the old id is ignored: no third subscription.
     await postLifecycle(other, fake, id, 'subscriptionRemoved');
     await postLifecycle(other, fake, newId, 'missed');
-    await eventually(
-      async () => (await storedState(prefix)).get('created chats/getallmessages')?.missed === 1,
-    );
+    await until(async () => (await storedState(prefix)).get('created chats/getallmessages')?.missed === 1);
     expect(fake.callsOf('POST', '/subscriptions')).toHaveLength(2);
   });
 
@@ -76,7 +75,7 @@ describe('teams Graph subscriptions with two replicas', () => {
     const { holder, other, prefix, id } = await twoReplicas();
     await postLifecycle(other, fake, id, 'missed');
     await postLifecycle(holder, fake, id, 'missed');
-    const entry = await eventually(async () => {
+    const entry = await until(async () => {
       const e = [...(await storedState(prefix)).values()][0];
       return e?.missed === 2 ? e : undefined;
     });
@@ -99,9 +98,9 @@ describe('teams Graph subscriptions with two replicas', () => {
   it('when the holder stops, the other replica takes over and reuses the subscription', async () => {
     const { holder, other, id } = await twoReplicas();
     await holder.relay.close(); // SIGTERM-like: the lease is released, Redis keys stay
-    await eventually(() => other.relay.loops.statuses[0]?.running);
+    await until(() => other.relay.loops.statuses[0]?.running);
     await fake.waitFor('GET', `/subscriptions/${id}`, 1, 20_000);
-    await eventually(() => other.relay.loops.statuses[0]?.lastSuccess);
+    await until(() => other.relay.loops.statuses[0]?.lastSuccess);
     expect(fake.callsOf('POST', '/subscriptions')).toHaveLength(1);
     await postLifecycle(other, fake, id, 'reauthorizationRequired');
     await fake.waitFor('POST', `/subscriptions/${id}/reauthorize`);

@@ -1,14 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeGraph, startFakeGraph } from '../../test/fakes/graph-subscriptions.js';
-import { startTestRelay, type TestRelay, uniquePrefix } from '../../test/support/relay.js';
-import {
-  eventually,
-  notificationUrl,
-  rawAccount,
-  readyWarnings,
-  startRelay,
-  storedState,
-} from './fixtures/subscriptions.js';
+import { readyWarnings, startTestRelay, type TestRelay, uniquePrefix } from '../../test/support/relay.js';
+import { until } from '../../test/support/until.js';
+import { notificationUrl, rawAccount, startRelay, storedState } from './fixtures/subscriptions.js';
 import { maxLifetimeMs } from './lifetime.js';
 
 let fake: FakeGraph;
@@ -73,7 +67,7 @@ describe('teams Graph subscriptions in a running relay', () => {
       client_id: 'fake-client-id',
       scope: 'https://graph.microsoft.com/.default',
     });
-    const state = await eventually(async () => {
+    const state = await until(async () => {
       const s = await storedState(t.prefix);
       return s.size === 2 ? s : undefined;
     });
@@ -94,7 +88,7 @@ describe('teams Graph subscriptions in a running relay', () => {
     const asked = Date.parse(String(patch?.body.expirationDateTime));
     const granted = fake.subscriptions.values().next().value?.expirationDateTime;
     expect(asked - (patch?.at ?? 0)).toBeGreaterThan(3000);
-    const state = await eventually(async () => {
+    const state = await until(async () => {
       const entry = [...(await storedState(t.prefix)).values()][0];
       return entry && Date.parse(entry.expiresAt) > firstExpiry ? entry : undefined;
     });
@@ -108,11 +102,11 @@ describe('teams Graph subscriptions in a running relay', () => {
     const prefix = uniquePrefix('teams-sub');
     const first = await relay({ prefix });
     await fake.waitFor('POST', '/subscriptions');
-    const [id] = await eventually(async () => [...(await storedState(prefix)).values()].map((e) => e.id));
+    const [id] = await until(async () => [...(await storedState(prefix)).values()].map((e) => e.id));
     await first.relay.close(); // the relay stops; its Redis keys stay (TestRelay.close would wipe the prefix)
     const second = await relay({ prefix });
     await fake.waitFor('GET', `/subscriptions/${id}`);
-    await eventually(() => second.relay.loops.statuses[0]?.lastSuccess); // reconciled
+    await until(() => second.relay.loops.statuses[0]?.lastSuccess); // reconciled
     expect(fake.callsOf('POST', '/subscriptions')).toHaveLength(1);
     expect(fake.callsOf('DELETE', '/subscriptions/')).toHaveLength(0);
     expect([...fake.subscriptions.keys()]).toEqual([id]);
@@ -122,12 +116,12 @@ describe('teams Graph subscriptions in a running relay', () => {
     const prefix = uniquePrefix('teams-sub');
     const first = await relay({ prefix });
     await fake.waitFor('POST', '/subscriptions');
-    const [oldId] = await eventually(async () => [...(await storedState(prefix)).values()].map((e) => e.id));
+    const [oldId] = await until(async () => [...(await storedState(prefix)).values()].map((e) => e.id));
     await first.relay.close(); // the relay stops; its Redis keys stay (TestRelay.close would wipe the prefix)
     fake.subscriptions.clear();
     await relay({ prefix });
     await fake.waitFor('POST', '/subscriptions', 2);
-    const [newId] = await eventually(async () => {
+    const [newId] = await until(async () => {
       const ids = [...(await storedState(prefix)).values()].map((e) => e.id);
       return ids[0] !== oldId ? ids : undefined;
     });
@@ -151,7 +145,7 @@ describe('teams Graph subscriptions in a running relay', () => {
     await fake.waitFor('DELETE', '/subscriptions/', 2);
     expect(fake.callsOf('POST', '/subscriptions')).toHaveLength(0);
     expect([...fake.subscriptions.keys()]).toEqual(['a']);
-    const state = await eventually(async () => {
+    const state = await until(async () => {
       const s = await storedState(t.prefix);
       return s.size > 0 ? s : undefined;
     });
@@ -168,7 +162,7 @@ describe('teams Graph subscriptions in a running relay', () => {
 
   it('reports a missing publicUrl in /readyz and calls nothing', async () => {
     const t = await relay({ publicUrl: null });
-    await eventually(async () => (await readyWarnings(t)).includes('publicUrl is needed'));
+    await until(async () => (await readyWarnings(t)).includes('publicUrl is needed'));
     expect(await readyWarnings(t)).toMatch(/set publicUrl in relay\.yaml/);
     expect((await fetch(`${t.opsUrl}/readyz`)).status).toBe(200);
     expect(fake.calls).toHaveLength(0);
@@ -185,7 +179,7 @@ describe('teams Graph subscriptions in a running relay', () => {
         },
       },
     });
-    const warnings = await eventually(async () => {
+    const warnings = await until(async () => {
       const w = await readyWarnings(t);
       return w.includes('re-consent needed') ? w : undefined;
     });

@@ -2,7 +2,8 @@ import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CredentialError, type LoopContext, RetryLaterError } from '../../src/channel.js';
 import { type FakeBotApi, startFakeBotApi, tooManyRequests } from '../../test/fakes/telegram-bot-api.js';
-import { startTestRelay, type TestRelay } from '../../test/support/relay.js';
+import { readyWarnings, startTestRelay, type TestRelay } from '../../test/support/relay.js';
+import { until } from '../../test/support/until.js';
 import { webhookDrift } from './api.js';
 import { type TelegramAccount, telegramAccount } from './config.js';
 import { exampleAccount, exampleBotToken, exampleSecretToken, fixtureBytes } from './fixtures/config.js';
@@ -51,17 +52,6 @@ function loopContext(publicUrlOrNone: string | undefined) {
   return { ctx, abort, reports, oks: () => oks };
 }
 
-const readyWarnings = async (t: TestRelay): Promise<string> =>
-  (((await (await fetch(`${t.opsUrl}/readyz`)).json()) as { warnings?: string[] }).warnings ?? []).join('\n');
-
-async function eventually(check: () => Promise<boolean> | boolean, timeoutMs = 8000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 describe('telegram webhook registration in a running relay', () => {
   let t: TestRelay;
   afterEach(async () => {
@@ -101,13 +91,13 @@ describe('telegram webhook registration in a running relay', () => {
     t = await start();
     await fake.waitFor('getWebhookInfo');
     fake.webhook.url = 'https://someone-else.example/hook';
-    await eventually(async () => (await readyWarnings(t)).includes('someone-else.example'));
+    await until(async () => (await readyWarnings(t)).includes('someone-else.example'));
     expect(await readyWarnings(t)).toMatch(
       /telegram\/support webhook-registration: webhook drift: .*expected https:\/\/relay\.example\.com/,
     );
     expect(t.logs.join('\n')).toContain('telegram webhook drift');
     fake.webhook.url = expectedUrl;
-    await eventually(async () => (await readyWarnings(t)) === '');
+    await until(async () => (await readyWarnings(t)) === '');
   });
 
   it("reports Telegram's last delivery error as drift", async () => {
@@ -117,7 +107,7 @@ describe('telegram webhook registration in a running relay', () => {
       lastErrorDate: Math.floor(Date.now() / 1000) + 5,
       lastErrorMessage: 'Wrong response from the webhook: 401 Unauthorized',
     });
-    await eventually(async () => (await readyWarnings(t)).includes('401 Unauthorized'));
+    await until(async () => (await readyWarnings(t)).includes('401 Unauthorized'));
   });
 
   it('keeps serving while the Bot API fails at start, and registers once it answers', async () => {

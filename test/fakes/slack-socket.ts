@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { until } from '../support/until.js';
 
 /**
  * A local stand-in for Slack's Socket Mode (https://api.slack.com/apis/socket-mode), on port 0:
@@ -110,19 +111,6 @@ export const messageEvent = (n: number | string): Record<string, unknown> => ({
   event_id: `Ev0SOCKET${n}`,
   event_time: 1700000000,
 });
-
-/** Polls `check` every few ms until it holds. */
-export async function until(
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 10_000,
-  what = 'condition',
-): Promise<void> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > timeoutMs) throw new Error(`${what} not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 export async function startFakeSlackSocket(appToken: string): Promise<FakeSlackSocket> {
   const opens: OpenCall[] = [];
@@ -236,8 +224,9 @@ export async function startFakeSlackSocket(appToken: string): Promise<FakeSlackS
     failNextOpen(reply) {
       failures.push(reply);
     },
-    waitForConnections: (total, timeoutMs = 10_000) =>
-      until(() => connectionsTotal >= total && live.size > 0, timeoutMs, `${total} connections`),
+    async waitForConnections(total, timeoutMs = 10_000) {
+      await until(() => connectionsTotal >= total && live.size > 0, timeoutMs, `${total} connections`);
+    },
     async waitForAck(envelopeId, timeoutMs = 10_000) {
       await until(() => acks.some((a) => a.envelope_id === envelopeId), timeoutMs, `ack of ${envelopeId}`);
       return acks.find((a) => a.envelope_id === envelopeId) as RecordedAck;

@@ -108,3 +108,7 @@ export async function startTestRelay(
     },
   };
 }
+
+/** The relay's `/readyz` warnings, one per line ('' when none). */
+export const readyWarnings = async (t: TestRelay): Promise<string> =>
+  (((await (await fetch(`${t.opsUrl}/readyz`)).json()) as { warnings?: string[] }).warnings ?? []).join('\n');
