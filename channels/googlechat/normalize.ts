@@ -1,12 +1,11 @@
 import type { ChannelEvent, EventMessage, InboundRequest } from '../../src/channel.js';
 import { RejectedError } from '../../src/errors.js';
 import { isJson, parseJsonObject } from '../../src/http/parse.js';
+import { isObject as isObj, nonEmptyString as str } from '../../src/values.js';
 
 type Obj = Record<string, unknown>;
 
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const obj = (v: unknown): Obj => (isObj(v) ? v : {});
-const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
 export const acceptsGoogleChat = (mediaType: string | undefined): boolean => isJson(mediaType);
 

@@ -1,7 +1,6 @@
 import type { ChannelEvent } from '../../src/channel.js';
+import { nonEmptyString as str } from '../../src/values.js';
 import type { GraphItem } from './graph.js';
-
-const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
 /** `changeKey` is the item's version; `@odata.etag` carries the same value when it was not selected. */
 const versionOf = (item: GraphItem): string | undefined =>

@@ -2,11 +2,10 @@ import { createHash } from 'node:crypto';
 import type { ChannelEvent, EventMessage, InboundRequest, Received, Reply } from '../../src/channel.js';
 import { RejectedError } from '../../src/errors.js';
 import { isForm, isJson, parseForm, parseJsonObject } from '../../src/http/parse.js';
+import { isObject as isObj, nonEmptyString as str } from '../../src/values.js';
 
 type Obj = Record<string, unknown>;
 
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 const field = (form: Record<string, string | string[]>, key: string): string | undefined => {
   const v = form[key];
   return Array.isArray(v) ? v[0] : v;

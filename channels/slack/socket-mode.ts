@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { ChannelEvent, LoopContext, LoopSpec } from '../../src/channel.js';
 import { errorMessage } from '../../src/errors.js';
 import { lazy } from '../../src/lazy.js';
+import { isObject as isObj } from '../../src/values.js';
 import type { SlackAccount } from './config.js';
 import { normalizeCommand, normalizeEventCallback, normalizeInteraction } from './normalize.js';
 import { openError } from './socket-errors.js';
@@ -18,7 +19,6 @@ interface SocketEvent {
 }
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** A socket that closes this often within `flapWindowMs` hands over to the supervisor's backoff. */
 const flapLimit = 3;

@@ -1,16 +1,11 @@
 import type { ChannelEvent, EventMessage } from '../../src/channel.js';
+import { objectOrUndefined as obj, nonEmptyString as str } from '../../src/values.js';
 
 /**
  * One `teams.activity` per Bot Framework activity (Bot Framework Activity schema,
  * https://github.com/microsoft/botframework-sdk/blob/main/specs/botframework-activity/botframework-activity.md).
  * Activity ids are unique within a conversation, so the dedupe key is both.
  */
-const str = (value: unknown): string | undefined =>
-  typeof value === 'string' && value !== '' ? value : undefined;
-const obj = (value: unknown): Record<string, unknown> | undefined =>
-  typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : undefined;
 
 function validTime(value: unknown): string | undefined {
   const s = str(value);

@@ -1,5 +1,6 @@
 import { CredentialError, RetryLaterError } from '../../src/channel.js';
 import { errorMessage } from '../../src/errors.js';
+import { nonEmptyString as str } from '../../src/values.js';
 import type { TeamsAccount, TeamsCredentials } from './config.js';
 
 /**
@@ -35,8 +36,6 @@ export function retryAfterMs(headers: Headers, nowMs = Date.now()): number | und
   const at = Date.parse(raw);
   return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
 }
-
-const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
 async function jsonOf(res: Response): Promise<Record<string, unknown>> {
   const text = await res.text().catch(() => '');

@@ -1,4 +1,5 @@
 import type { ChannelEvent, EventMessage } from '../../src/channel.js';
+import { objectOrUndefined as obj, nonEmptyString as str } from '../../src/values.js';
 import type { GraphItem } from './graph-verify.js';
 
 /**
@@ -6,12 +7,6 @@ import type { GraphItem } from './graph-verify.js';
  * (https://learn.microsoft.com/graph/change-notifications-lifecycle-events) carry `lifecycleEvent`
  * (reauthorizationRequired, subscriptionRemoved, missed) and no resource; everything else is a change notification (changeNotification resource type).
  */
-const str = (value: unknown): string | undefined =>
-  typeof value === 'string' && value !== '' ? value : undefined;
-const obj = (value: unknown): Record<string, unknown> | undefined =>
-  typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : undefined;
 
 /**
  * Dedupe key: the notification `id` when Graph sends one, else the subscription, change and the

@@ -2,6 +2,7 @@ import { errors, type JWTVerifyGetKey } from 'jose';
 import type { InboundRequest, Reply, RouteContext } from '../../src/channel.js';
 import { RejectedError, type RejectReason } from '../../src/errors.js';
 import { parseJsonObject } from '../../src/http/parse.js';
+import { isObject } from '../../src/values.js';
 import { safeEqualAny } from '../../src/verify/compare.js';
 import { jwksKeySet, verifyJwt } from '../../src/verify/jwt.js';
 import type { TeamsAccount } from './config.js';
@@ -179,8 +180,4 @@ async function validationTokensProblem(
       return 'validation token appid is not Microsoft Graph Change Tracking';
   }
   return undefined;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

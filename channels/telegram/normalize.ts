@@ -1,6 +1,7 @@
 import type { ChannelEvent, EventMessage, InboundRequest } from '../../src/channel.js';
 import { RejectedError } from '../../src/errors.js';
 import { isJson, parseJsonObject } from '../../src/http/parse.js';
+import { isObject } from '../../src/values.js';
 
 /**
  * One webhook request carries one Update: `update_id` plus exactly one optional field naming its
@@ -10,7 +11,6 @@ import { isJson, parseJsonObject } from '../../src/http/parse.js';
 
 type Json = Record<string, unknown>;
 
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const id = (v: unknown): string | undefined =>
   typeof v === 'number' && Number.isFinite(v) ? String(v) : typeof v === 'string' && v !== '' ? v : undefined;
 

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ChannelEvent, EventMessage, InboundRequest } from '../../src/channel.js';
 import { RejectedError } from '../../src/errors.js';
 import { isJson, parseJsonObject } from '../../src/http/parse.js';
+import { isObject, nonEmptyString as str } from '../../src/values.js';
 
 /**
  * A Meta notification batches `entry[].changes[]`; a `messages` change carries `messages[]` and/or
@@ -12,9 +13,7 @@ import { isJson, parseJsonObject } from '../../src/http/parse.js';
 
 type Json = Record<string, unknown>;
 
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const objects = (v: unknown): Json[] => (Array.isArray(v) ? v.filter(isObject) : []);
-const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
 /** Meta timestamps are Unix seconds as strings. */
 function isoTime(v: unknown): string | undefined {
