@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eventId } from '../../src/queue/envelope.js';
 import { testKey } from '../../test/fakes/google-certs.js';
 import { type FakePubSub, startFakePubSub } from '../../test/fakes/pubsub-api.js';
-import { TestRedisServer } from '../../test/support/redis-server.js';
+import { redisPerTest } from '../../test/support/redis-server.js';
 import { startTestRelay, type TestRelay, uniquePrefix } from '../../test/support/relay.js';
 import { until } from '../../test/support/until.js';
 import { chatMessage } from './fixtures/events.js';
@@ -56,22 +56,14 @@ async function startPulling(options: { prefix?: string; env?: Record<string, str
 }
 
 describe('google chat pub/sub: acknowledge only after Redis has the event', () => {
-  let redis: TestRedisServer;
-  beforeEach(async () => {
-    redis = await TestRedisServer.start();
-  });
-  afterEach(async () => {
-    redis.signal('SIGCONT');
-    for (const r of relays.splice(0)) await r.close().catch(() => {});
-    await redis.stop();
-  });
+  const own = redisPerTest(relays);
 
   it('Redis hung (SIGSTOP): no acknowledge; once Redis is back the redelivered message makes one job, then is acked', async () => {
-    const t = await startPulling({ env: { REDIS_URL: redis.url } });
+    const t = await startPulling({ env: { REDIS_URL: own.redis.url } });
     const first = fake.publish(chatMessage(1));
     await until(() => fake.isAcked(first));
 
-    redis.signal('SIGSTOP');
+    own.redis.signal('SIGSTOP');
     const second = fake.publish(chatMessage(2));
     await until(() => fake.delivered.includes(second));
     await until(() => t.logs.some((l) => l.includes('could not queue events')));
@@ -80,7 +72,7 @@ describe('google chat pub/sub: acknowledge only after Redis has the event', () =
     await new Promise((r) => setTimeout(r, 1500));
     expect(fake.acks.some((a) => a.messageId === second)).toBe(false);
     const resumedAt = Date.now();
-    redis.signal('SIGCONT');
+    own.redis.signal('SIGCONT');
 
     await until(() => fake.isAcked(second));
     const ack = fake.acks.find((a) => a.messageId === second);

@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eventId } from '../../src/queue/envelope.js';
 import { type FakeBotApi, startFakeBotApi } from '../../test/fakes/telegram-bot-api.js';
-import { TestRedisServer } from '../../test/support/redis-server.js';
+import { redisPerTest } from '../../test/support/redis-server.js';
 import { startTestRelay, type TestRelay, uniquePrefix } from '../../test/support/relay.js';
 import { until } from '../../test/support/until.js';
 import type { TelegramAccount } from './config.js';
@@ -40,28 +40,20 @@ async function startPolling(options: { prefix?: string; env?: Record<string, str
 const polling = (t: TestRelay) => t.relay.loops.statuses.find((s) => s.loop === 'polling');
 
 describe('telegram polling: the offset moves only after Redis has the update', () => {
-  let redis: TestRedisServer;
-  beforeEach(async () => {
-    redis = await TestRedisServer.start();
-  });
-  afterEach(async () => {
-    redis.signal('SIGCONT');
-    for (const r of relays.splice(0)) await r.close().catch(() => {});
-    await redis.stop();
-  });
+  const own = redisPerTest(relays);
 
   it('Redis hung (SIGSTOP): no getUpdates past the update; once Redis is back, exactly one job, then the offset moves', async () => {
-    const t = await startPolling({ env: { REDIS_URL: redis.url } });
+    const t = await startPolling({ env: { REDIS_URL: own.redis.url } });
     fake.offer(update(1));
     await until(async () => (await t.jobs()).length === 1);
     await until(() => offsets().includes(2));
 
-    redis.signal('SIGSTOP');
+    own.redis.signal('SIGSTOP');
     fake.offer(update(2));
     await until(() => fake.delivered.includes(2));
     await until(() => t.logs.some((l) => l.includes('could not queue events')));
     const resumedAt = Date.now();
-    redis.signal('SIGCONT');
+    own.redis.signal('SIGCONT');
 
     await until(async () => (await t.queue().getJob(jobId(2))) !== undefined);
     await until(() => offsets().includes(3));
@@ -69,7 +61,7 @@ describe('telegram polling: the offset moves only after Redis has the update', (
     // While Redis hung, Telegram was never told the update was taken (no offset 3).
     expect(asked.filter((c) => c.at < resumedAt).every((c) => c.params.offset !== 3)).toBe(true);
     expect((await t.jobs()).map((e) => e.id).sort()).toEqual([jobId(1), jobId(2)].sort());
-    const cursor = new Redis(redis.url);
+    const cursor = new Redis(own.redis.url);
     try {
       expect(await cursor.hget(`${t.prefix}:relay:cursors`, 'telegram:support:polling')).toBe('2');
     } finally {

@@ -4,6 +4,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { afterEach, beforeEach } from 'vitest';
+import type { TestRelay } from './relay.js';
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -107,4 +109,21 @@ export class TestRedisServer {
     await this.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A Redis of each test's own, for tests that hang (SIGSTOP) or kill it: started before each test;
+ * after it, resumed, the test's relays (pushed to `relays`) closed, and stopped.
+ */
+export function redisPerTest(relays: TestRelay[]): { readonly redis: TestRedisServer } {
+  const own = {} as { redis: TestRedisServer };
+  beforeEach(async () => {
+    own.redis = await TestRedisServer.start();
+  });
+  afterEach(async () => {
+    own.redis.signal('SIGCONT');
+    for (const r of relays.splice(0)) await r.close().catch(() => {});
+    await own.redis.stop();
+  });
+  return own;
 }
