@@ -1,24 +1,19 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeGraph, startFakeGraph } from '../../test/fakes/graph-subscriptions.js';
+import { describe, expect, it } from 'vitest';
 import { readyWarnings, startTestRelay, type TestRelay, uniquePrefix } from '../../test/support/relay.js';
 import { until } from '../../test/support/until.js';
-import { notificationUrl, rawAccount, startRelay, storedState } from './fixtures/subscriptions.js';
+import {
+  notificationUrl,
+  rawAccount,
+  startRelay,
+  storedState,
+  subscriptionsTestBed,
+} from './fixtures/subscriptions.js';
 import { maxLifetimeMs } from './lifetime.js';
 
-let fake: FakeGraph;
-beforeAll(async () => {
-  fake = await startFakeGraph();
-});
-afterAll(() => fake.close());
-
-const relays: TestRelay[] = [];
-afterEach(async () => {
-  for (const t of relays.splice(0)) await t.close();
-  fake.reset();
-});
+const bed = subscriptionsTestBed();
 async function relay(options: Parameters<typeof startRelay>[1] = {}): Promise<TestRelay> {
-  const t = await startRelay(fake, options);
-  relays.push(t);
+  const t = await startRelay(bed.fake, options);
+  bed.relays.push(t);
   return t;
 }
 
@@ -46,7 +41,7 @@ describe('teams Graph subscriptions in a running relay', () => {
         ],
       },
     });
-    const posts = await fake.waitFor('POST', '/subscriptions', 2);
+    const posts = await bed.fake.waitFor('POST', '/subscriptions', 2);
     const byResource = new Map(posts.map((p) => [p.body.resource, p]));
     for (const [resource, lifetime] of [
       ['/chats/getAllMessages', 4315 * minute],
@@ -62,7 +57,7 @@ describe('teams Graph subscriptions in a running relay', () => {
       expect(Math.abs(asked - lifetime)).toBeLessThan(5000);
     }
     // The client credentials grant, against the configured token endpoint.
-    expect(fake.callsOf('POST', '/token')[0]?.body).toMatchObject({
+    expect(bed.fake.callsOf('POST', '/token')[0]?.body).toMatchObject({
       grant_type: 'client_credentials',
       client_id: 'fake-client-id',
       scope: 'https://graph.microsoft.com/.default',
@@ -71,22 +66,22 @@ describe('teams Graph subscriptions in a running relay', () => {
       const s = await storedState(t.prefix);
       return s.size === 2 ? s : undefined;
     });
-    expect(new Set([...state.values()].map((e) => e.id))).toEqual(new Set(fake.subscriptions.keys()));
+    expect(new Set([...state.values()].map((e) => e.id))).toEqual(new Set(bed.fake.subscriptions.keys()));
     expect(await readyWarnings(t)).toBe('');
     expect(t.logs.join('\n')).not.toContain('fake-client-secret');
     expect(t.logs.join('\n')).not.toContain('fake-graph-token-');
   });
 
   it('renews before expiry and keeps the expiration Graph answers, not the one it asked for', async () => {
-    fake.maxLifetimeMs = 1500; // Graph grants less than asked
+    bed.fake.maxLifetimeMs = 1500; // Graph grants less than asked
     const t = await relay({ loop: { lifetimeMs: 4000 } });
-    const [created] = await fake.waitFor('POST', '/subscriptions');
-    const firstExpiry = Date.parse(String(fake.subscriptions.values().next().value?.expirationDateTime));
-    const [patch] = await fake.waitFor('PATCH', '/subscriptions/');
+    const [created] = await bed.fake.waitFor('POST', '/subscriptions');
+    const firstExpiry = Date.parse(String(bed.fake.subscriptions.values().next().value?.expirationDateTime));
+    const [patch] = await bed.fake.waitFor('PATCH', '/subscriptions/');
     expect(patch?.at).toBeLessThan(firstExpiry);
     expect(patch?.at).toBeGreaterThan((created?.at ?? 0) + 800); // three quarters into the granted 1.5 s
     const asked = Date.parse(String(patch?.body.expirationDateTime));
-    const granted = fake.subscriptions.values().next().value?.expirationDateTime;
+    const granted = bed.fake.subscriptions.values().next().value?.expirationDateTime;
     expect(asked - (patch?.at ?? 0)).toBeGreaterThan(3000);
     const state = await until(async () => {
       const entry = [...(await storedState(t.prefix)).values()][0];
@@ -94,38 +89,38 @@ describe('teams Graph subscriptions in a running relay', () => {
     });
     expect(Date.parse(state.expiresAt)).toBeLessThanOrEqual(Date.parse(granted ?? ''));
     // It keeps renewing: the subscription never lapses.
-    await fake.waitFor('PATCH', '/subscriptions/', 3);
-    expect(fake.callsOf('POST', '/subscriptions')).toHaveLength(1);
+    await bed.fake.waitFor('PATCH', '/subscriptions/', 3);
+    expect(bed.fake.callsOf('POST', '/subscriptions')).toHaveLength(1);
   });
 
   it('a restart reuses the stored subscription (GET, no second POST)', async () => {
     const prefix = uniquePrefix('teams-sub');
     const first = await relay({ prefix });
-    await fake.waitFor('POST', '/subscriptions');
+    await bed.fake.waitFor('POST', '/subscriptions');
     const [id] = await until(async () => [...(await storedState(prefix)).values()].map((e) => e.id));
     await first.relay.close(); // the relay stops; its Redis keys stay (TestRelay.close would wipe the prefix)
     const second = await relay({ prefix });
-    await fake.waitFor('GET', `/subscriptions/${id}`);
+    await bed.fake.waitFor('GET', `/subscriptions/${id}`);
     await until(() => second.relay.loops.statuses[0]?.lastSuccess); // reconciled
-    expect(fake.callsOf('POST', '/subscriptions')).toHaveLength(1);
-    expect(fake.callsOf('DELETE', '/subscriptions/')).toHaveLength(0);
-    expect([...fake.subscriptions.keys()]).toEqual([id]);
+    expect(bed.fake.callsOf('POST', '/subscriptions')).toHaveLength(1);
+    expect(bed.fake.callsOf('DELETE', '/subscriptions/')).toHaveLength(0);
+    expect([...bed.fake.subscriptions.keys()]).toEqual([id]);
   });
 
   it('a stored subscription that vanished (404) is created again', async () => {
     const prefix = uniquePrefix('teams-sub');
     const first = await relay({ prefix });
-    await fake.waitFor('POST', '/subscriptions');
+    await bed.fake.waitFor('POST', '/subscriptions');
     const [oldId] = await until(async () => [...(await storedState(prefix)).values()].map((e) => e.id));
     await first.relay.close(); // the relay stops; its Redis keys stay (TestRelay.close would wipe the prefix)
-    fake.subscriptions.clear();
+    bed.fake.subscriptions.clear();
     await relay({ prefix });
-    await fake.waitFor('POST', '/subscriptions', 2);
+    await bed.fake.waitFor('POST', '/subscriptions', 2);
     const [newId] = await until(async () => {
       const ids = [...(await storedState(prefix)).values()].map((e) => e.id);
       return ids[0] !== oldId ? ids : undefined;
     });
-    expect(newId).toBe([...fake.subscriptions.keys()][0]);
+    expect(newId).toBe([...bed.fake.subscriptions.keys()][0]);
   });
 
   it('without stored ids, adopts a subscription Graph already has for this URL and deletes duplicates and strays', async () => {
@@ -138,13 +133,13 @@ describe('teams Graph subscriptions in a running relay', () => {
       clientState: undefined,
       expirationDateTime: new Date(Date.now() + 3_600_000).toISOString(),
     });
-    fake.subscriptions.set('a', existing('a', 'chats/getAllMessages'));
-    fake.subscriptions.set('b', existing('b', '/chats/getAllMessages'));
-    fake.subscriptions.set('c', existing('c', '/teams/getAllMessages'));
+    bed.fake.subscriptions.set('a', existing('a', 'chats/getAllMessages'));
+    bed.fake.subscriptions.set('b', existing('b', '/chats/getAllMessages'));
+    bed.fake.subscriptions.set('c', existing('c', '/teams/getAllMessages'));
     const t = await relay();
-    await fake.waitFor('DELETE', '/subscriptions/', 2);
-    expect(fake.callsOf('POST', '/subscriptions')).toHaveLength(0);
-    expect([...fake.subscriptions.keys()]).toEqual(['a']);
+    await bed.fake.waitFor('DELETE', '/subscriptions/', 2);
+    expect(bed.fake.callsOf('POST', '/subscriptions')).toHaveLength(0);
+    expect([...bed.fake.subscriptions.keys()]).toEqual(['a']);
     const state = await until(async () => {
       const s = await storedState(t.prefix);
       return s.size > 0 ? s : undefined;
@@ -153,11 +148,11 @@ describe('teams Graph subscriptions in a running relay', () => {
   });
 
   it('honours Retry-After on 429', async () => {
-    fake.throttleNext('POST', '/subscriptions', 2);
+    bed.fake.throttleNext('POST', '/subscriptions', 2);
     await relay();
-    const [first, second] = await fake.waitFor('POST', '/subscriptions', 2, 15_000);
+    const [first, second] = await bed.fake.waitFor('POST', '/subscriptions', 2, 15_000);
     expect((second?.at ?? 0) - (first?.at ?? 0)).toBeGreaterThanOrEqual(1900);
-    expect(fake.subscriptions.size).toBe(1);
+    expect(bed.fake.subscriptions.size).toBe(1);
   });
 
   it('reports a missing publicUrl in /readyz and calls nothing', async () => {
@@ -165,7 +160,7 @@ describe('teams Graph subscriptions in a running relay', () => {
     await until(async () => (await readyWarnings(t)).includes('publicUrl is needed'));
     expect(await readyWarnings(t)).toMatch(/set publicUrl in relay\.yaml/);
     expect((await fetch(`${t.opsUrl}/readyz`)).status).toBe(200);
-    expect(fake.calls).toHaveLength(0);
+    expect(bed.fake.calls).toHaveLength(0);
   });
 
   it('a refused client secret is reported as re-consent needed, without the secret', async () => {
@@ -175,7 +170,7 @@ describe('teams Graph subscriptions in a running relay', () => {
           tenantId: 'fake-tenant',
           clientId: 'fake-client-id',
           clientSecret: 'wrong-secret',
-          tokenUrl: fake.tokenUrl,
+          tokenUrl: bed.fake.tokenUrl,
         },
       },
     });
@@ -185,22 +180,22 @@ describe('teams Graph subscriptions in a running relay', () => {
     });
     expect(warnings).toMatch(/invalid_client: AADSTS7000215/);
     expect(warnings).not.toContain('wrong-secret');
-    expect(fake.calls.filter((c) => c.path !== '/token')).toHaveLength(0);
+    expect(bed.fake.calls.filter((c) => c.path !== '/token')).toHaveLength(0);
   });
 
   it('uses a static accessToken without the token endpoint', async () => {
-    fake.allowToken('static-token');
+    bed.fake.allowToken('static-token');
     await relay({ overrides: { credentials: { accessToken: 'static-token' } } });
-    await fake.waitFor('POST', '/subscriptions');
-    expect(fake.callsOf('POST', '/token')).toHaveLength(0);
+    await bed.fake.waitFor('POST', '/subscriptions');
+    expect(bed.fake.callsOf('POST', '/token')).toHaveLength(0);
   });
 
   it('an account without subscriptions runs no loop', async () => {
     const t = await startTestRelay({
       publicUrl: 'https://x.example',
-      channels: { teams: [rawAccount(fake, { subscriptions: [] })] },
+      channels: { teams: [rawAccount(bed.fake, { subscriptions: [] })] },
     });
-    relays.push(t);
+    bed.relays.push(t);
     expect(t.relay.loops.statuses).toHaveLength(0);
   });
 });
