@@ -20,7 +20,7 @@ import { probeOutlook } from './probe.js';
 
 /**
  * Delegated access: the refresh token `relay auth microsoft` prints, redeemed by the refresh token
- * grant against the Graph bed.fake, which rotates it on every use and refuses the one it replaced.
+ * grant against the Graph fake, which rotates it on every use and refuses the one it replaced.
  */
 
 const bed = mailboxTestBed(startFakeGraph);
