@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { FailureQueue, type FakeReply, readBody, sendJson } from './http.js';
 
 /**
  * A local stand-in for the Gmail REST API (`{apiRoot}/gmail/v1/users/{user}/…`) and Google's OAuth
@@ -30,11 +31,10 @@ export interface GmailCall {
   readonly at: number;
 }
 
-export interface FakeReply {
-  readonly status: number;
-  readonly body: unknown;
-  readonly headers?: Record<string, string>;
-}
+export type { FakeReply };
+
+const send = (res: ServerResponse, reply: FakeReply) =>
+  sendJson(res, reply, 'application/json; charset=UTF-8');
 
 interface HistoryRecord {
   readonly id: number;
@@ -87,11 +87,6 @@ const unauthenticated = gmailError(
   'Request had invalid authentication credentials. Expected OAuth 2 access token.',
 );
 
-function send(res: ServerResponse, reply: FakeReply): void {
-  res.writeHead(reply.status, { 'content-type': 'application/json; charset=UTF-8', ...reply.headers });
-  res.end(JSON.stringify(reply.body));
-}
-
 function resource(m: FakeGmailMessage, historyId: number, format: string): Record<string, unknown> {
   const headers = [
     { name: 'From', value: m.from },
@@ -115,17 +110,11 @@ function resource(m: FakeGmailMessage, historyId: number, format: string): Recor
   };
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 export async function startFakeGmail(): Promise<FakeGmail> {
   const calls: GmailCall[] = [];
   const messages = new Map<string, FakeGmailMessage>();
   const history: HistoryRecord[] = [];
-  const failures = new Map<GmailCallKind, FakeReply[]>();
+  const failures = new FailureQueue<GmailCallKind>();
   const issued = new Set<string>();
   const acceptedTokens = new Set<string>();
   const assertions: Record<string, unknown>[] = [];
@@ -265,7 +254,7 @@ export async function startFakeGmail(): Promise<FakeGmail> {
       authorization: req.headers.authorization,
       at: Date.now(),
     });
-    const failure = failures.get(kind)?.shift();
+    const failure = failures.take(kind);
     if (failure) return send(res, failure);
     if (kind === 'token') return send(res, token(form ?? new URLSearchParams()));
     const bearer = req.headers.authorization?.replace(/^Bearer /, '') ?? '';
@@ -324,11 +313,7 @@ export async function startFakeGmail(): Promise<FakeGmail> {
     expireHistory() {
       expiredBefore = currentHistoryId + 1;
     },
-    failNext(kind, reply) {
-      const list = failures.get(kind) ?? [];
-      list.push(reply);
-      failures.set(kind, list);
-    },
+    failNext: (kind, reply) => failures.add(kind, reply),
     callsOf: (kind, endpoint) =>
       calls.filter((c) => c.kind === kind && (endpoint === undefined || c.endpoint === endpoint)),
     addEndpoint,

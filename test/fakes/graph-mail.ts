@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { FailureQueue, type FakeReply, readBody, sendJson } from './http.js';
 
 /**
  * A local stand-in for Microsoft Graph mail delta (`GET {graphUrl}/users/{user}/mailFolders/{folder}/messages/delta`),
@@ -35,11 +36,10 @@ export interface GraphCall {
   readonly at: number;
 }
 
-export interface FakeReply {
-  readonly status: number;
-  readonly body: unknown;
-  readonly headers?: Record<string, string>;
-}
+export type { FakeReply };
+
+const send = (res: ServerResponse, reply: FakeReply) =>
+  sendJson(res, reply, 'application/json; odata.metadata=minimal');
 
 interface Change {
   readonly seq: number;
@@ -145,14 +145,6 @@ export const oauthRefusal = (status: number, error: string, description: string)
 
 const newRefreshToken = () => `0.AXEAfake-refresh-${randomBytes(24).toString('base64url')}`;
 
-function send(res: ServerResponse, reply: FakeReply): void {
-  res.writeHead(reply.status, {
-    'content-type': 'application/json; odata.metadata=minimal',
-    ...reply.headers,
-  });
-  res.end(JSON.stringify(reply.body));
-}
-
 function resource(m: FakeGraphMessage): Record<string, unknown> {
   return {
     '@odata.type': '#microsoft.graph.message',
@@ -171,12 +163,6 @@ function resource(m: FakeGraphMessage): Record<string, unknown> {
   };
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 const encode = (s: DeltaState) => Buffer.from(JSON.stringify(s)).toString('base64url');
 const decode = (token: string): DeltaState =>
   JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as DeltaState;
@@ -188,7 +174,7 @@ export async function startFakeGraph(): Promise<FakeGraph> {
   const changes: Change[] = [];
   const created = new Map<string, number>();
   const delivered = new Map<string, number>();
-  const failures = new Map<GraphCallKind, FakeReply[]>();
+  const failures = new FailureQueue<GraphCallKind>();
   /** Access tokens handed out: when each expires, and the mailbox a delegated one may read. */
   const issued = new Map<string, { expiresAt: number; user: string | undefined }>();
   const refreshTokens: string[] = [];
@@ -365,7 +351,7 @@ export async function startFakeGraph(): Promise<FakeGraph> {
       authorization: req.headers.authorization,
       at: Date.now(),
     });
-    const failure = failures.get(kind)?.shift();
+    const failure = failures.take(kind);
     if (failure) return send(res, failure);
     if (kind === 'token') return send(res, token(url.pathname, form ?? new URLSearchParams()));
     if (kind === 'other')
@@ -471,11 +457,7 @@ export async function startFakeGraph(): Promise<FakeGraph> {
     expireTokens() {
       epoch++;
     },
-    failNext(kind, reply) {
-      const list = failures.get(kind) ?? [];
-      list.push(reply);
-      failures.set(kind, list);
-    },
+    failNext: (kind, reply) => failures.add(kind, reply),
     callsOf: (kind, endpoint) =>
       calls.filter((c) => c.kind === kind && (endpoint === undefined || c.endpoint === endpoint)),
     addEndpoint,

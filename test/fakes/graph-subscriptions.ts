@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readBody } from './http.js';
 
 /**
  * A local stand-in for the Microsoft identity platform token endpoint (client credentials) and
@@ -49,12 +50,6 @@ export interface FakeGraph {
 
 export const fakeClientId = 'fake-client-id';
 export const fakeClientSecret = 'fake-client-secret';
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
 
 function send(
   res: ServerResponse,

@@ -1,7 +1,8 @@
 import { type KeyObject, randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { jwtVerify } from 'jose';
+import { FailureQueue, type FakeReply, readBody, sendJson } from './http.js';
 
 /**
  * A local stand-in for Cloud Pub/Sub's REST API (`POST {apiRoot}/v1/{subscription}:pull` and
@@ -10,11 +11,7 @@ import { jwtVerify } from 'jose';
  * leased for the ack deadline and redelivered once it expires unacknowledged; an empty pull is held
  * open (up to `holdMs`) and answered as soon as a message can be delivered.
  */
-export interface FakeReply {
-  readonly status: number;
-  readonly body: unknown;
-  readonly headers?: Readonly<Record<string, string>>;
-}
+export type { FakeReply };
 
 export interface PullCall {
   readonly at: number;
@@ -75,17 +72,6 @@ export const googleError = (status: number, code: string, message: string): Fake
   body: { error: { code: status, message, status: code } },
 });
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-function send(res: ServerResponse, reply: FakeReply): void {
-  res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
-  res.end(JSON.stringify(reply.body));
-}
-
 export async function startFakePubSub(options: FakePubSubOptions): Promise<FakePubSub> {
   const ackDeadlineMs = options.ackDeadlineMs ?? 1000;
   const holdMs = options.holdMs ?? 1000;
@@ -95,13 +81,13 @@ export async function startFakePubSub(options: FakePubSubOptions): Promise<FakeP
   const delivered: string[] = [];
   const issued: string[] = [];
   const accepted = new Set(options.acceptTokens ?? []);
-  const failures = new Map<string, FakeReply[]>();
+  const failures = new FailureQueue();
   let wake: Array<() => void> = [];
   let open = 0;
   let maxOpen = 0;
   let next = 1;
 
-  const failure = (what: string) => failures.get(what)?.shift();
+  const failure = (what: string) => failures.take(what);
   const available = (now: number) => messages.filter((m) => !m.acked && m.leasedUntil <= now);
 
   async function pull(body: Record<string, unknown>, res: ServerResponse): Promise<void> {
@@ -127,7 +113,7 @@ export async function startFakePubSub(options: FakePubSubOptions): Promise<FakeP
             const message = { data: m.data, messageId: m.messageId, publishTime: m.publishTime };
             return { ackId: m.ackId, message };
           });
-          send(res, { status: 200, body: batch.length > 0 ? { receivedMessages } : {} });
+          sendJson(res, { status: 200, body: batch.length > 0 ? { receivedMessages } : {} });
           return;
         }
         const leases = messages.filter((m) => !m.acked).map((m) => m.leasedUntil);
@@ -190,15 +176,15 @@ export async function startFakePubSub(options: FakePubSubOptions): Promise<FakeP
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     const text = await readBody(req);
     if (req.method === 'POST' && path === '/token') {
-      return send(res, failure('token') ?? (await token(new URLSearchParams(text))));
+      return sendJson(res, failure('token') ?? (await token(new URLSearchParams(text))));
     }
     const auth = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
     const what =
       path === `${base}:pull` ? 'pull' : path === `${base}:acknowledge` ? 'acknowledge' : undefined;
     if (req.method !== 'POST' || what === undefined)
-      return send(res, googleError(404, 'NOT_FOUND', `Resource not found (resource=${path}).`));
+      return sendJson(res, googleError(404, 'NOT_FOUND', `Resource not found (resource=${path}).`));
     if (!accepted.has(auth))
-      return send(
+      return sendJson(
         res,
         googleError(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials.'),
       );
@@ -206,13 +192,13 @@ export async function startFakePubSub(options: FakePubSubOptions): Promise<FakeP
     try {
       body = text === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
     } catch {
-      return send(res, googleError(400, 'INVALID_ARGUMENT', 'Invalid JSON payload received.'));
+      return sendJson(res, googleError(400, 'INVALID_ARGUMENT', 'Invalid JSON payload received.'));
     }
     if (what === 'pull') pulls.push({ at: Date.now(), token: auth, maxMessages: body.maxMessages });
     const failed = failure(what);
-    if (failed) return send(res, failed);
+    if (failed) return sendJson(res, failed);
     if (what === 'pull') return pull(body, res);
-    send(res, acknowledge(body));
+    sendJson(res, acknowledge(body));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -246,7 +232,7 @@ export async function startFakePubSub(options: FakePubSubOptions): Promise<FakeP
     },
     isAcked: (messageId) => messages.some((m) => m.messageId === messageId && m.acked),
     failNext(what, reply) {
-      failures.set(what, [...(failures.get(what) ?? []), reply]);
+      failures.add(what, reply);
     },
     async waitFor(check, timeoutMs = 15_000) {
       const deadline = Date.now() + timeoutMs;

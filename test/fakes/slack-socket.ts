@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { until } from '../support/until.js';
+import type { FakeReply } from './http.js';
 
 /**
  * A local stand-in for Slack's Socket Mode (https://api.slack.com/apis/socket-mode), on port 0:
@@ -36,11 +37,7 @@ export interface OpenCall {
   readonly at: number;
 }
 
-export interface FakeReply {
-  readonly status: number;
-  readonly headers?: Record<string, string>;
-  readonly body: unknown;
-}
+export type { FakeReply };
 
 export interface FakeSlackSocket {
   /** Use as the account's `apiUrl`. */

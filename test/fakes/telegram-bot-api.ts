@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { FailureQueue, type FakeReply, readBody } from './http.js';
 
 /**
  * A local stand-in for the Telegram Bot API (`POST {apiRoot}/bot<token>/<method>`), on port 0.
@@ -33,10 +34,7 @@ export interface FakeWebhookState {
   lastErrorMessage: string | undefined;
 }
 
-export interface FakeReply {
-  readonly status: number;
-  readonly body: unknown;
-}
+export type { FakeReply };
 
 export interface FakeBotApi {
   /** Use as the account's `apiRoot`. */
@@ -70,9 +68,7 @@ export const tooManyRequests = (retryAfterSec: number): FakeReply => ({
 });
 
 async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
+  const text = await readBody(req);
   if (text === '') return {};
   const parsed: unknown = JSON.parse(text);
   return parsed && typeof parsed === 'object' && !Array.isArray(parsed)
@@ -111,7 +107,7 @@ export async function startFakeBotApi(token: string): Promise<FakeBotApi> {
   let conflicts = 0;
   /** The getUpdates being held, if any: answer() ends it. */
   let held: { answer(reply: FakeReply): void; limit: number } | undefined;
-  const failures = new Map<string, FakeReply[]>();
+  const failures = new FailureQueue();
   const waiters: Array<() => void> = [];
   const webhook: FakeWebhookState = {
     url: '',
@@ -229,7 +225,7 @@ export async function startFakeBotApi(token: string): Promise<FakeBotApi> {
     for (const wake of waiters.splice(0)) wake();
     if (callToken !== token)
       return send(res, 401, { ok: false, error_code: 401, description: 'Unauthorized' });
-    const failure = failures.get(method)?.shift();
+    const failure = failures.take(method);
     if (failure) return send(res, failure.status, failure.body);
     if (method === 'getUpdates') return getUpdates(params, res);
     const reply = answer(method, params);
@@ -254,7 +250,7 @@ export async function startFakeBotApi(token: string): Promise<FakeBotApi> {
       return conflicts;
     },
     failNext(method, reply) {
-      failures.set(method, [...(failures.get(method) ?? []), reply]);
+      failures.add(method, reply);
     },
     async waitFor(method, count = 1, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
