@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { FailureQueue, type FakeReply, readBody, sendJson } from './http.js';
+import { FailureQueue, type FakeReply, type RecordedCall, readBody, sendJson } from './http.js';
 
 /**
  * A local stand-in for the Gmail REST API (`{apiRoot}/gmail/v1/users/{user}/…`) and Google's OAuth
@@ -21,15 +21,7 @@ export interface FakeGmailMessage {
 
 export type GmailCallKind = 'profile' | 'history' | 'get' | 'list' | 'token' | 'other';
 
-export interface GmailCall {
-  readonly kind: GmailCallKind;
-  readonly endpoint: number;
-  readonly path: string;
-  readonly query: URLSearchParams;
-  readonly form: URLSearchParams | undefined;
-  readonly authorization: string | undefined;
-  readonly at: number;
-}
+export type GmailCall = RecordedCall<GmailCallKind>;
 
 export type { FakeReply };
 

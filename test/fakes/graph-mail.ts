@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { FailureQueue, type FakeReply, readBody, sendJson } from './http.js';
+import { FailureQueue, type FakeReply, type RecordedCall, readBody, sendJson } from './http.js';
 
 /**
  * A local stand-in for Microsoft Graph mail delta (`GET {graphUrl}/users/{user}/mailFolders/{folder}/messages/delta`),
@@ -26,15 +26,7 @@ export interface FakeGraphMessage {
 
 export type GraphCallKind = 'delta' | 'folder' | 'token' | 'other';
 
-export interface GraphCall {
-  readonly kind: GraphCallKind;
-  readonly endpoint: number;
-  readonly path: string;
-  readonly query: URLSearchParams;
-  readonly form: URLSearchParams | undefined;
-  readonly authorization: string | undefined;
-  readonly at: number;
-}
+export type GraphCall = RecordedCall<GraphCallKind>;
 
 export type { FakeReply };
 

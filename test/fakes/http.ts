@@ -31,3 +31,14 @@ export class FailureQueue<K extends string = string> {
     return this.#queued.get(kind)?.shift();
   }
 }
+
+/** One call a fake recorded: what kind it was, which of its endpoints took it, and what it carried. */
+export interface RecordedCall<K extends string> {
+  readonly kind: K;
+  readonly endpoint: number;
+  readonly path: string;
+  readonly query: URLSearchParams;
+  readonly form: URLSearchParams | undefined;
+  readonly authorization: string | undefined;
+  readonly at: number;
+}
