@@ -52,6 +52,8 @@ export interface ChannelEvent {
   readonly message?: EventMessage | undefined;
   /** Generic triggers only: the request's non-secret headers. */
   readonly headers?: Readonly<Record<string, string>> | undefined;
+  /** The exact JSON text, when the payload holds an integer this runtime had to round (src/exact-json.ts). */
+  readonly raw?: string | undefined;
 }
 
 export interface Received {

@@ -19,6 +19,8 @@ export interface RelayEvent {
     readonly payload: unknown;
     readonly message?: EventMessage;
     readonly headers?: Readonly<Record<string, string>>;
+    /** The exact body text, where the runtime could not keep a big integer of `payload` exact. */
+    readonly raw?: string;
   };
 }
 
@@ -47,11 +49,12 @@ export function toEnvelope(
   receivedAt: number,
 ): RelayEvent {
   const receivedat = new Date(receivedAt).toISOString();
-  const data: { payload: unknown; message?: EventMessage; headers?: Record<string, string> } = {
+  const data: { payload: unknown; message?: EventMessage; headers?: Record<string, string>; raw?: string } = {
     payload: event.payload,
   };
   if (event.message) data.message = event.message;
   if (event.headers) data.headers = { ...event.headers };
+  if (event.raw !== undefined) data.raw = event.raw;
   return {
     specversion: '1.0',
     id: eventId(channel.name, account, event.key),
