@@ -338,6 +338,18 @@ wrk.body = [==[${body}]==]
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["${signatureHeader}"] = "${signature}"
 
+-- One Idempotency-Key per request: the body never changes, and a keyless generic event repeating the
+-- same bytes within the retry window is taken for the sender's retry (src/queue/envelope.ts).
+local urandom = io.open("/dev/urandom", "rb")
+local run = urandom:read(8):gsub(".", function(c) return string.format("%02x", c:byte()) end)
+urandom:close()
+local n = 0
+request = function()
+  n = n + 1
+  wrk.headers["Idempotency-Key"] = run .. "-" .. n
+  return wrk.format()
+end
+
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
