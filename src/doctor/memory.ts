@@ -1,6 +1,5 @@
 import type { RelayConfig } from '../config/schema.js';
-import { retryWindowMs } from '../queue/envelope.js';
-import { formatBytes } from '../queue/sizing.js';
+import { formatBytes, sampleEventBytes } from '../queue/sizing.js';
 import type { RedisClient } from '../redis/connection.js';
 import { type Finding, finding } from './finding.js';
 
@@ -13,8 +12,6 @@ import { type Finding, finding } from './finding.js';
 
 const windowMs = 3_600_000;
 const sampleJobs = 20;
-/** A job's entries in BullMQ's state indexes, measured with src/queue/sizing.ts (docs/operations.md). */
-const indexBytesPerEvent = 140;
 
 export interface QueueLoad {
   readonly queue: string;
@@ -36,11 +33,6 @@ function infoNumber(info: string, field: string): number {
   return Number(line?.slice(field.length + 1).trim() ?? 0) || 0;
 }
 
-async function memoryUsage(redis: RedisClient, key: string): Promise<number> {
-  const bytes = await redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0');
-  return typeof bytes === 'number' ? bytes : 0;
-}
-
 async function queueLoad(
   redis: RedisClient,
   prefix: string,
@@ -58,28 +50,10 @@ async function queueLoad(
     redis.zcard(key('delayed')),
     redis.zcard(key('prioritized')),
   ]);
-  const ids = [
-    ...(await redis.zrevrange(key('completed'), 0, sampleJobs - 1)),
-    ...(await redis.lrange(key('wait'), 0, sampleJobs - 1)),
-  ].slice(0, sampleJobs);
-  let total = 0;
-  let sampled = 0;
-  for (const id of ids) {
-    const job = await memoryUsage(redis, key(id));
-    if (job === 0) continue;
-    const dedupeId = await redis.hget(key(id), 'deid');
-    // A keyless event's dedupe key lives one retry window: it does not grow with retention.
-    const dedupe =
-      dedupeId && (await redis.pttl(key(`de:${dedupeId}`))) > retryWindowMs
-        ? await memoryUsage(redis, key(`de:${dedupeId}`))
-        : 0;
-    total += job + dedupe + indexBytesPerEvent;
-    sampled++;
-  }
   return {
     queue,
     lastHour: completed + failed + waiting + active + delayed + prioritized,
-    bytesPerEvent: sampled === 0 ? undefined : Math.round(total / sampled),
+    bytesPerEvent: await sampleEventBytes(redis, prefix, queue, sampleJobs),
   };
 }
 

@@ -87,6 +87,41 @@ export async function measureQueue(redis: RedisClient, prefix: string, queue: st
   };
 }
 
+/** A job's entries in BullMQ's state indexes, as `measureQueue` found them (docs/operations.md, "Sizing"). */
+export const indexBytesPerEvent = 141;
+
+/**
+ * The mean bytes of one retained event from the newest `sample` jobs (completed first, then
+ * waiting): job hash + a dedupe key that outlives the retry window + `indexBytesPerEvent`. A few
+ * commands per job, so cheap on a queue of millions (for `relay doctor` and the bench); undefined
+ * when the queue has no job.
+ */
+export async function sampleEventBytes(
+  redis: RedisClient,
+  prefix: string,
+  queue: string,
+  sample = 20,
+): Promise<number | undefined> {
+  const key = (part: string) => `${prefix}:${queue}:${part}`;
+  const ids = [
+    ...(await redis.zrevrange(key('completed'), 0, sample - 1)),
+    ...(await redis.lrange(key('wait'), 0, sample - 1)),
+  ].slice(0, sample);
+  let total = 0;
+  let sampled = 0;
+  for (const id of ids) {
+    const job = await memoryUsage(redis, key(id));
+    if (job === 0) continue;
+    const dedupeId = await redis.hget(key(id), 'deid');
+    const dedupeKey = key(`de:${dedupeId}`);
+    const dedupe =
+      dedupeId && (await redis.pttl(dedupeKey)) > retryWindowMs ? await memoryUsage(redis, dedupeKey) : 0;
+    total += job + dedupe + indexBytesPerEvent;
+    sampled++;
+  }
+  return sampled === 0 ? undefined : Math.round(total / sampled);
+}
+
 /** One line for people: "1000 events, 2.1 KB each (job 1.9 KB, dedupe 0 B, index 61 B)". */
 export function describeQueueBytes(m: QueueBytes): string {
   const each = (n: number) => formatBytes(m.jobs === 0 ? 0 : n / m.jobs);
