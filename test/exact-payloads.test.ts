@@ -1,5 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { chatMessage } from '../channels/googlechat/fixtures/events.js';
+import { decodeChatMessage } from '../channels/googlechat/pubsub.js';
 import { hasInexactInteger, keepsBigIntegers, numberText, parseExactJson } from '../src/exact-json.js';
 import { redisUrl, startTestRelay, type TestRelay } from './support/relay.js';
 import { until } from './support/until.js';
@@ -100,6 +102,22 @@ describe('big integers in payloads', () => {
     const stored = JSON.parse(await storedData(t, ids[0] as string));
     expect(stored.data.raw).toBeUndefined();
     expect(stored.data.payload).toEqual(JSON.parse(plain));
+  });
+});
+
+describe('loops that parse JSON themselves', () => {
+  it('a Google Chat Pub/Sub message keeps its big integer, or carries its exact text', () => {
+    const text = JSON.stringify(chatMessage(1)).replace(/^\{/, `{"threadKey":${shopifyId},`);
+    const decoded = decodeChatMessage({
+      ackId: 'a',
+      message: { data: Buffer.from(text).toString('base64') },
+    });
+    expect(decoded.ok).toBe(true);
+    if (!decoded.ok) return;
+    if (keepsBigIntegers) {
+      expect(JSON.stringify(decoded.event.payload)).toContain(`"threadKey":${shopifyId}`);
+      expect(decoded.event.raw).toBeUndefined();
+    } else expect(decoded.event.raw).toBe(text);
   });
 });
 
