@@ -29,6 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { sampleEventBytes } from '../src/queue/sizing.js';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -338,6 +339,18 @@ wrk.body = [==[${body}]==]
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["${signatureHeader}"] = "${signature}"
 
+-- One Idempotency-Key per request: the body never changes, and a keyless generic event repeating the
+-- same bytes within the retry window is taken for the sender's retry (src/queue/envelope.ts).
+local urandom = io.open("/dev/urandom", "rb")
+local run = urandom:read(8):gsub(".", function(c) return string.format("%02x", c:byte()) end)
+urandom:close()
+local n = 0
+request = function()
+  n = n + 1
+  wrk.headers["Idempotency-Key"] = run .. "-" .. n
+  return wrk.format()
+end
+
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
@@ -566,6 +579,8 @@ interface RunResult {
   readonly answered2xx: number;
   /** BullMQ jobs in the queue (relay) or stream entries (floor) afterwards. */
   readonly stored: number;
+  /** Relay: Redis bytes per retained event, sampled from the newest jobs (src/queue/sizing.ts). */
+  readonly bytesPerEvent: number | undefined;
   readonly lost: number;
   readonly exit: string;
   /** CLOCK_MONOTONIC µs around the measured wrk run, to crop a CPU profile to it. */
@@ -787,6 +802,7 @@ async function runServer(
         : `exit ${stopped.code}`;
     const answered2xx = load.ok2xx + (warmup?.ok2xx ?? 0);
     const stored = kind === 'relay' ? await countJobs(prefix, queueName) : await control.xlen(stream);
+    const bytesPerEvent = kind === 'relay' ? await sampleEventBytes(control, prefix, queueName) : undefined;
     await cleanupKeys(prefix);
     return {
       server: kind,
@@ -812,6 +828,7 @@ async function runServer(
       readyMs,
       answered2xx,
       stored,
+      bytesPerEvent,
       lost: Math.max(0, answered2xx - stored),
       exit,
       loadWindowUs: [loadFrom, loadTo],
@@ -1030,6 +1047,7 @@ function runRow(r: RunResult): string[] {
     f0(errors),
     f0(r.answered2xx),
     f0(r.stored),
+    r.bytesPerEvent === undefined ? '-' : f0(r.bytesPerEvent),
     r.lost > 0 ? `FAIL ${f0(r.lost)} lost` : 'ok',
     f0(r.readyMs),
   ];
@@ -1053,6 +1071,7 @@ const header = [
   'sock err',
   '2xx (incl. warmup)',
   'jobs/entries',
+  'Redis B/event',
   'check',
   'ready ms',
 ];

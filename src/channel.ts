@@ -52,6 +52,13 @@ export interface ChannelEvent {
   readonly message?: EventMessage | undefined;
   /** Generic triggers only: the request's non-secret headers. */
   readonly headers?: Readonly<Record<string, string>> | undefined;
+  /**
+   * Only without `key`: a digest of the request that the sender's retry repeats exactly, so a retry
+   * after a 503 within `retryWindowMs` makes no second job (src/queue/envelope.ts).
+   */
+  readonly retryKey?: string | undefined;
+  /** The exact JSON text, when the payload holds an integer this runtime had to round (src/exact-json.ts). */
+  readonly raw?: string | undefined;
 }
 
 export interface Received {

@@ -113,7 +113,7 @@ describe.each(['thread', 'inline'] as const)('the ingest journal, pump: %s', (pu
     const t = await relay({ maxBacklog: 3 }, prefix);
     const statuses: number[] = [];
     for (let i = 0; i < 6; i++) {
-      const res = await t.post('/webhook/ci/deploys', '{}', headers());
+      const res = await t.post('/webhook/ci/deploys', `{"n":${i}}`, headers());
       statuses.push(res.status);
       if (res.status === 503) {
         expect(res.headers.get('retry-after')).toMatch(/^\d+$/);

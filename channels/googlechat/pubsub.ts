@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ChannelEvent, LoopContext, LoopSpec } from '../../src/channel.js';
 import { CredentialError, RetryLaterError } from '../../src/channel.js';
 import { errorMessage, RejectedError } from '../../src/errors.js';
+import { parseExactJson } from '../../src/exact-json.js';
 import type { GoogleChatAccount } from './config.js';
 import { type PubSubAuth, pubsubAuth } from './credentials.js';
 import { normalizeGoogleChat } from './normalize.js';
@@ -45,8 +46,12 @@ type Decoded = { ok: true; event: ChannelEvent } | { ok: false; why: string; byt
 export function decodeChatMessage(received: ReceivedMessage): Decoded {
   const bytes = Buffer.from(received.message.data ?? '', 'base64');
   let body: unknown;
+  let raw: string | undefined;
   try {
-    body = JSON.parse(bytes.toString('utf8'));
+    const text = bytes.toString('utf8');
+    const parsed = parseExactJson(text);
+    body = parsed.value;
+    if (parsed.inexact) raw = text;
   } catch {
     return { ok: false, why: 'data is not base64 JSON', bytes };
   }
@@ -60,6 +65,7 @@ export function decodeChatMessage(received: ReceivedMessage): Decoded {
         ...event,
         key: event.key ?? received.message.messageId,
         time: event.time ?? received.message.publishTime,
+        ...(raw === undefined ? {} : { raw }),
       },
     };
   } catch (err) {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ChannelEvent, EventMessage, InboundRequest, Received, Reply } from '../../src/channel.js';
 import { RejectedError } from '../../src/errors.js';
-import { isForm, isJson, parseForm, parseJsonObject } from '../../src/http/parse.js';
+import { isForm, isJson, parseForm, parseJsonObject, parseJsonText } from '../../src/http/parse.js';
 import { isObject as isObj, nonEmptyString as str } from '../../src/values.js';
 
 type Obj = Record<string, unknown>;
@@ -113,13 +113,9 @@ export function normalizeCommand(form: Record<string, string | string[]>): Chann
   };
 }
 
-function parsePayloadField(raw: string): Obj {
-  try {
-    const value: unknown = JSON.parse(raw);
-    if (isObj(value)) return value;
-  } catch {
-    // reported below
-  }
+function parsePayloadField(req: InboundRequest, raw: string): Obj {
+  const value = parseJsonText(req, raw, 'payload field');
+  if (isObj(value)) return value;
   throw new RejectedError('bad_body', { why: 'payload field is not a JSON object' });
 }
 
@@ -129,7 +125,7 @@ export function receiveSlack(req: InboundRequest): Received {
     const form = parseForm(req);
     const payload = field(form, 'payload');
     if (payload !== undefined)
-      return { events: [normalizeInteraction(parsePayloadField(payload), req.body)] };
+      return { events: [normalizeInteraction(parsePayloadField(req, payload), req.body)] };
     if (field(form, 'command') !== undefined) return { events: [normalizeCommand(form)] };
     throw new RejectedError('bad_body', {
       why: 'form is neither a slash command nor an interaction payload',

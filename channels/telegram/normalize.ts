@@ -1,5 +1,6 @@
 import type { ChannelEvent, EventMessage, InboundRequest } from '../../src/channel.js';
 import { RejectedError } from '../../src/errors.js';
+import { numberText } from '../../src/exact-json.js';
 import { isJson, parseJsonObject } from '../../src/http/parse.js';
 import { isObject } from '../../src/values.js';
 
@@ -11,8 +12,7 @@ import { isObject } from '../../src/values.js';
 
 type Json = Record<string, unknown>;
 
-const id = (v: unknown): string | undefined =>
-  typeof v === 'number' && Number.isFinite(v) ? String(v) : typeof v === 'string' && v !== '' ? v : undefined;
+const id = numberText;
 
 /** Updates whose field is a Message object. */
 const messageFields = new Set([

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { ChannelEvent, InboundRequest } from '../../src/channel.js';
 import { bodyText, header, isForm, isJson, parseForm, parseJson } from '../../src/http/parse.js';
 import type { WebhookAccount } from './config.js';
@@ -23,10 +24,13 @@ export function webhookPayload(req: InboundRequest): unknown {
 }
 
 export function normalizeWebhook(req: InboundRequest, account: WebhookAccount): ChannelEvent {
+  // Standard Webhooks' id, or the sender's Idempotency-Key: a redelivery makes no new job.
+  const key = header(req, 'webhook-id') ?? header(req, 'idempotency-key');
   return {
     type: 'webhook.received',
-    // Standard Webhooks' id, or the sender's Idempotency-Key: a redelivery makes no new job.
-    key: header(req, 'webhook-id') ?? header(req, 'idempotency-key'),
+    key,
+    // Without one, the same bytes again soon are the sender's retry (after a 503): see retryWindowMs.
+    retryKey: key === undefined ? createHash('sha256').update(req.body).digest('base64url') : undefined,
     payload: webhookPayload(req),
     headers: keptHeaders(req, account),
   };

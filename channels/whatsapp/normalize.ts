@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ChannelEvent, EventMessage, InboundRequest } from '../../src/channel.js';
 import { RejectedError } from '../../src/errors.js';
+import { numberText } from '../../src/exact-json.js';
 import { isJson, parseJsonObject } from '../../src/http/parse.js';
 import { isObject, nonEmptyString as str } from '../../src/values.js';
 
@@ -17,7 +18,7 @@ const objects = (v: unknown): Json[] => (Array.isArray(v) ? v.filter(isObject) :
 
 /** Meta timestamps are Unix seconds as strings. */
 function isoTime(v: unknown): string | undefined {
-  const s = typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '';
+  const s = numberText(v) ?? '';
   if (!/^\d{1,12}$/.test(s)) return undefined;
   return new Date(Number(s) * 1000).toISOString();
 }

@@ -102,6 +102,20 @@ const queue = z
     backoffMs: z.number().int().min(0).default(1000),
     keepCompletedHours: hours.default(168),
     keepFailedHours: hours.default(336),
+    keepCompletedCount: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe(
+        'at most this many completed jobs kept per queue, beside keepCompletedHours; absent: age only',
+      ),
+    keepFailedCount: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe('at most this many failed jobs kept per queue, beside keepFailedHours; absent: age only'),
     dedupeHours: hours.default(24),
     journal: z
       .strictObject({

@@ -8,6 +8,7 @@ import type { QueueSet } from '../queue/queues.js';
 import { authLookup } from './auth-info.js';
 import { type Finding, finding } from './finding.js';
 import { loopFindings, readLeases } from './loops.js';
+import { memoryFindings, readMemoryFacts } from './memory.js';
 import { diagnoseRejections } from './patterns.js';
 import { readRedisFacts, redisFindings } from './redis.js';
 import { registrationFindings } from './registration.js';
@@ -74,6 +75,12 @@ export async function runDoctor(configFlag: string | undefined, nowMs = Date.now
       }
     };
     await step('redis', async () => redisFindings(await readRedisFacts(ctx.redis)));
+    await step('redis memory', async () =>
+      memoryFindings(
+        await readMemoryFacts(ctx.redis, loaded.config.redis.prefix, ctx.queueNames, nowMs),
+        loaded.config.queue,
+      ),
+    );
     await step('loops', async () =>
       loopFindings(await readLeases(ctx.redis, loaded.config.redis.prefix, configured), nowMs),
     );

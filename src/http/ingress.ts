@@ -7,6 +7,7 @@ import type { Metrics } from '../metrics.js';
 import { toEnvelope } from '../queue/envelope.js';
 import type { EventSink } from '../queue/journal.js';
 import type { RejectionLog } from '../rejections.js';
+import { inexactJsonOf } from './parse.js';
 
 /**
  * Finds an account by channel and id: the config first, then (generic channel) the run-time
@@ -140,7 +141,10 @@ export async function handleInbound(
         throw new RejectedError('unsupported_media', { type: req.mediaType ?? 'none' });
       await route.verify(req, account, ctx);
       const received = await route.receive(req, account, ctx);
-      const events = received.events.map((e) => toEnvelope(channel, accountId, e, receivedAt));
+      const raw = inexactJsonOf(req);
+      const events = received.events.map((e) =>
+        toEnvelope(channel, accountId, raw === undefined || e.raw ? e : { ...e, raw }, receivedAt),
+      );
       ids = await deps.producer.emit(events, channel.queueOf(account));
       reply = received.reply?.(ids) ?? { status: 200 };
     }

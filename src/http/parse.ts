@@ -1,5 +1,6 @@
 import type { InboundRequest } from '../channel.js';
 import { RejectedError } from '../errors.js';
+import { parseExactJson } from '../exact-json.js';
 
 /** Helpers for channels reading a verified request. Every parse failure is a 400 (`bad_body`). */
 
@@ -53,16 +54,28 @@ function jsonDepth(text: string): number {
   return max;
 }
 
-export function parseJson(req: InboundRequest): unknown {
-  const text = bodyText(req);
+/** The JSON text of requests holding an integer this runtime could not keep exact (src/exact-json.ts). */
+const inexactJson = new WeakMap<InboundRequest, string>();
+
+/** The exact JSON text the ingress puts in `data.raw`, when parsing this request had to round a number. */
+export const inexactJsonOf = (req: InboundRequest): string | undefined => inexactJson.get(req);
+
+/** JSON from this request (its body, or a field of it), big integers kept exact where the runtime can. */
+export function parseJsonText(req: InboundRequest, text: string, what = 'body'): unknown {
   if (jsonDepth(text) > maxJsonDepth) {
     throw new RejectedError('bad_body', { why: `JSON nested deeper than ${maxJsonDepth} levels` });
   }
   try {
-    return JSON.parse(text);
+    const { value, inexact } = parseExactJson(text);
+    if (inexact) inexactJson.set(req, text);
+    return value;
   } catch (err) {
-    throw new RejectedError('bad_body', { why: 'body is not valid JSON' }, { cause: err });
+    throw new RejectedError('bad_body', { why: `${what} is not valid JSON` }, { cause: err });
   }
+}
+
+export function parseJson(req: InboundRequest): unknown {
+  return parseJsonText(req, bodyText(req));
 }
 
 /** A JSON body that must be an object (most providers send one). */

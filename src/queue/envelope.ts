@@ -19,6 +19,8 @@ export interface RelayEvent {
     readonly payload: unknown;
     readonly message?: EventMessage;
     readonly headers?: Readonly<Record<string, string>>;
+    /** The exact body text, where the runtime could not keep a big integer of `payload` exact. */
+    readonly raw?: string;
   };
 }
 
@@ -36,6 +38,38 @@ export function eventId(channel: string, account: string, key: string | undefine
   return `${channel}-${digest}`;
 }
 
+/**
+ * The window in which a sender's retry of a keyless event is absorbed (docs/reliability.md). A
+ * request without a provider key (no `webhook-id`, no `Idempotency-Key`) may have landed although
+ * it was answered 503 (Redis slow past 2 s), and the sender then retries the same bytes. Such an
+ * event carries `retryKey`, a digest of the request; its id is that digest plus the window it
+ * arrived in, and a dedupe key on the digest alone lives for one window. So a retry within the
+ * window makes no second job, and identical bytes sent again after it are a new event.
+ */
+export const retryWindowMs = 10 * 60_000;
+
+/** Separates a retry-keyed event id from its window number; never in other ids. */
+const windowMark = '~';
+
+function retryKeyedId(channel: string, account: string, retryKey: string, receivedAt: number): string {
+  const window = Math.floor(receivedAt / retryWindowMs).toString(36);
+  return `${eventId(channel, account, `retry\n${retryKey}`)}${windowMark}${window}`;
+}
+
+const freshId = /^[a-z]+-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * The BullMQ deduplication an event's job gets. A provider key: the event id, for
+ * `queue.dedupeHours`. A retry key: the digest without its window, for `retryWindowMs`. A fresh
+ * random id can never come again: no dedupe key at all (it would only cost Redis memory).
+ */
+export function dedupeOf(id: string, providerTtlMs: number): { id: string; ttl: number } | undefined {
+  if (freshId.test(id)) return undefined;
+  const mark = id.lastIndexOf(windowMark);
+  if (mark > 0 && !id.includes('.', mark)) return { id: id.slice(0, mark), ttl: retryWindowMs };
+  return { id, ttl: providerTtlMs };
+}
+
 export function replayId(id: string): string {
   return `${id}.r${Date.now().toString(36)}${randomUUID().slice(0, 4)}`;
 }
@@ -47,14 +81,18 @@ export function toEnvelope(
   receivedAt: number,
 ): RelayEvent {
   const receivedat = new Date(receivedAt).toISOString();
-  const data: { payload: unknown; message?: EventMessage; headers?: Record<string, string> } = {
+  const data: { payload: unknown; message?: EventMessage; headers?: Record<string, string>; raw?: string } = {
     payload: event.payload,
   };
   if (event.message) data.message = event.message;
   if (event.headers) data.headers = { ...event.headers };
+  if (event.raw !== undefined) data.raw = event.raw;
   return {
     specversion: '1.0',
-    id: eventId(channel.name, account, event.key),
+    id:
+      event.key === undefined && event.retryKey !== undefined
+        ? retryKeyedId(channel.name, account, event.retryKey, receivedAt)
+        : eventId(channel.name, account, event.key),
     source: `/${channel.urlName}/${account}`,
     type: event.type,
     ...(event.subject ? { subject: event.subject } : {}),

@@ -1,4 +1,5 @@
 import { errorMessage, UnavailableError } from '../errors.js';
+import { parseExactJson } from '../exact-json.js';
 import type { Metrics } from '../metrics.js';
 import { enqueueTimeoutMs, type RedisClient } from '../redis/connection.js';
 import type { RelayEvent } from './envelope.js';
@@ -105,7 +106,8 @@ export function parseEntry(id: string, fields: readonly string[]): JournalEntry 
   }
   if (home === undefined || json === undefined) return undefined;
   try {
-    const events = JSON.parse(json) as unknown;
+    // Exact: a big integer the request kept (a raw JSON value) must reach the job digit for digit.
+    const events = parseExactJson(json).value;
     return Array.isArray(events) ? { id, home, events: events as RelayEvent[] } : undefined;
   } catch {
     return undefined;

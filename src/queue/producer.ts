@@ -1,7 +1,7 @@
 import type { RelayConfig } from '../config/schema.js';
 import { errorMessage, UnavailableError } from '../errors.js';
 import { enqueueTimeoutMs } from '../redis/connection.js';
-import type { RelayEvent } from './envelope.js';
+import { dedupeOf, type RelayEvent } from './envelope.js';
 import type { EventSink, Fence } from './journal.js';
 import type { QueueSet } from './queues.js';
 import { queuesFor } from './routing.js';
@@ -34,9 +34,10 @@ export class Producer implements EventSink {
     this.#dedupeTtlMs = Math.round(config.queue.dedupeHours * 3_600_000);
   }
 
-  /** The options that make a job of an event: its id is the job id, deduplicated for dedupeHours. */
+  /** The options that make a job of an event: its id is the job id, deduplicated as `dedupeOf` says. */
   #jobOptions(event: RelayEvent) {
-    return { jobId: event.id, deduplication: { id: event.id, ttl: this.#dedupeTtlMs } };
+    const deduplication = dedupeOf(event.id, this.#dedupeTtlMs);
+    return deduplication ? { jobId: event.id, deduplication } : { jobId: event.id };
   }
 
   /**

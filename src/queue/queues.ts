@@ -3,13 +3,19 @@ import type { RelayConfig } from '../config/schema.js';
 import type { RedisClient } from '../redis/connection.js';
 import type { RelayEvent } from './envelope.js';
 
+/** BullMQ's `{ age, count }`: whichever limit a job passes first removes it. */
+const retention = (hours: number, count: number | undefined) => ({
+  age: Math.round(hours * 3600),
+  ...(count === undefined ? {} : { count }),
+});
+
 /** Job options every event gets: retries with exponential backoff, and retention for inspection and replay. */
 export function jobDefaults(q: RelayConfig['queue']): JobsOptions {
   return {
     attempts: q.attempts,
     backoff: { type: 'exponential', delay: q.backoffMs },
-    removeOnComplete: { age: Math.round(q.keepCompletedHours * 3600) },
-    removeOnFail: { age: Math.round(q.keepFailedHours * 3600) },
+    removeOnComplete: retention(q.keepCompletedHours, q.keepCompletedCount),
+    removeOnFail: retention(q.keepFailedHours, q.keepFailedCount),
   };
 }
 
