@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { ChannelEvent, LoopContext, LoopSpec } from '../../src/channel.js';
-import { CredentialError, RetryLaterError } from '../../src/channel.js';
 import { errorMessage, RejectedError } from '../../src/errors.js';
+import { providerFailure } from '../../src/provider/failure.js';
+import type { HeaderSource } from '../../src/provider/retry-after.js';
 import type { GoogleChatAccount } from './config.js';
 import { type PubSubAuth, pubsubAuth } from './credentials.js';
 import { normalizeGoogleChat } from './normalize.js';
@@ -77,12 +78,7 @@ export function pubsubLoop(account: GoogleChatAccount, options: PullOptions = {}
   return {
     name: 'pubsub-pull',
     async run(ctx: LoopContext) {
-      try {
-        await pull(ctx, await pubsubAuth(account));
-      } catch (err) {
-        // Stopping aborts the pull in flight: that is the end of the loop, not a failure.
-        if (!ctx.signal.aborted) throw err;
-      }
+      await pull(ctx, await pubsubAuth(account));
     },
   };
 
@@ -174,31 +170,20 @@ export function pubsubLoop(account: GoogleChatAccount, options: PullOptions = {}
     const detail = String(google.message ?? body.error_description ?? '').slice(0, 300);
     const what =
       `Pub/Sub ${method} of ${subscription} for googleChat account "${account.account}" failed: ${response.status} ${status} ${detail}`.trim();
-    if (response.status === 429 || status === 'RESOURCE_EXHAUSTED')
-      return new RetryLaterError(what, retryAfterMs(response.headers) ?? defaultRetryAfterMs);
-    if (
-      response.status === 401 ||
-      response.status === 403 ||
-      status === 'PERMISSION_DENIED' ||
-      status === 'UNAUTHENTICATED' ||
-      status === 'invalid_grant'
-    ) {
-      return new CredentialError(
-        `${what}; check credentials (the service account needs roles/pubsub.subscriber on the subscription)`,
-      );
-    }
-    return new Error(what);
+    const refused = ['PERMISSION_DENIED', 'UNAUTHENTICATED', 'invalid_grant'].includes(status);
+    return providerFailure(
+      what,
+      {
+        status: response.status,
+        headers: response.headers as HeaderSource,
+        throttled: status === 'RESOURCE_EXHAUSTED',
+        refused: response.status === 403 || refused,
+      },
+      {
+        defaultRetryMs: defaultRetryAfterMs,
+        credentials:
+          'check credentials (the service account needs roles/pubsub.subscriber on the subscription)',
+      },
+    );
   }
-}
-
-function retryAfterMs(headers: unknown): number | undefined {
-  const h = headers as { get?: unknown } | Record<string, unknown> | null | undefined;
-  const value =
-    typeof h?.get === 'function'
-      ? (h as { get(name: string): string | null }).get('retry-after')
-      : (h as Record<string, unknown> | undefined)?.['retry-after'];
-  const seconds = Number(value);
-  return typeof value === 'string' && value !== '' && Number.isFinite(seconds) && seconds >= 0
-    ? Math.max(1000, seconds * 1000)
-    : undefined;
 }
