@@ -131,25 +131,6 @@ export interface LoopContext {
   };
 }
 
-/** Thrown by a loop when waiting is the answer: honours the provider's Retry-After. */
-export class RetryLaterError extends Error {
-  constructor(
-    message: string,
-    readonly retryAfterMs: number,
-  ) {
-    super(message);
-    this.name = 'RetryLaterError';
-  }
-}
-
-/** Thrown by a loop whose credentials were refused (401, invalid_grant): retried slowly, reported as re-consent needed. */
-export class CredentialError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CredentialError';
-  }
-}
-
 export interface ChannelAdapter<A = unknown> {
   /** Envelope `channel`, type prefix and metrics label: `whatsapp`, `googlechat`. */
   readonly name: string;

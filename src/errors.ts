@@ -73,6 +73,22 @@ export class UnavailableError extends RelayError {
   }
 }
 
+/** Thrown by a loop when waiting is the answer (throttled, overloaded): the runner honours `retryAfterMs`. */
+export class RetryLaterError extends RelayError {
+  readonly retryAfterMs: number;
+  constructor(message: string, retryAfterMs: number, options?: { cause?: unknown }) {
+    super('retry_later', message, options);
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** Thrown by a loop whose credentials were refused (401, `invalid_grant`): retried slowly, reported as re-consent needed. */
+export class CredentialError extends RelayError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('credentials_refused', message, options);
+  }
+}
+
 /** Every problem found in a configuration, reported together as `path.to.field: message`. */
 export class ConfigError extends RelayError {
   readonly problems: readonly string[];

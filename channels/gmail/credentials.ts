@@ -1,8 +1,10 @@
 import type { auth } from '@googleapis/gmail';
 import { importPKCS8, SignJWT } from 'jose';
-import { CredentialError, RetryLaterError } from '../../src/channel.js';
+import { RelayError } from '../../src/errors.js';
 import { lazy } from '../../src/lazy.js';
 import type { Logger } from '../../src/log.js';
+import { providerFailure, refusedGrants } from '../../src/provider/failure.js';
+import type { HeaderSource } from '../../src/provider/retry-after.js';
 import type { GmailCredentials } from './config.js';
 
 export const gmailReadonlyScope = 'https://www.googleapis.com/auth/gmail.readonly';
@@ -97,26 +99,12 @@ interface HttpFailure {
   readonly response?: { readonly status?: number; readonly data?: unknown; readonly headers?: unknown };
 }
 
-/** Retry-After in ms (seconds or an HTTP date), from a fetch `Headers` or a plain header object. */
-export function retryAfterMs(headers: unknown, nowMs = Date.now()): number | undefined {
-  // gaxios hands back a Headers-like object (not always this realm's Headers), fetch a Headers.
-  const h = headers as { get?: (name: string) => string | null } & Record<string, unknown>;
-  const raw = typeof h?.get === 'function' ? h.get('retry-after') : h?.['retry-after'];
-  if (typeof raw !== 'string' || raw === '') return undefined;
-  const sec = Number(raw);
-  if (Number.isFinite(sec)) return Math.max(0, sec * 1000);
-  const at = Date.parse(raw);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
-}
-
 export const statusOf = (err: unknown): number | undefined => {
   const e = err as HttpFailure | undefined;
   return e?.response?.status ?? e?.status;
 };
 
 const rateLimitReasons = new Set(['rateLimitExceeded', 'userRateLimitExceeded', 'quotaExceeded']);
-/** Without a Retry-After, Google asks for backoff; this is the first step of it. */
-const defaultRetryMs = 10_000;
 
 /**
  * Maps an API or token-endpoint failure onto what the supervisor understands: refused credentials
@@ -124,7 +112,7 @@ const defaultRetryMs = 10_000;
  * limits → RetryLaterError. https://developers.google.com/workspace/gmail/api/guides/handle-errors
  */
 export function gmailError(err: unknown, account: string): unknown {
-  if (err instanceof CredentialError || err instanceof RetryLaterError) return err;
+  if (err instanceof RelayError) return err;
   const status = statusOf(err);
   if (status === undefined) return err;
   const response = (err as HttpFailure).response;
@@ -139,19 +127,28 @@ export function gmailError(err: unknown, account: string): unknown {
     ? `${oauth}${data.error_description ? `: ${data.error_description}` : ''}`
     : (api?.message ?? '');
   const where = `[gmail] account "${account}"`;
-  if (status === 429 || (status === 403 && reason && rateLimitReasons.has(reason)))
-    return new RetryLaterError(
-      `${where}: rate limited (${status} ${reason ?? ''})`,
-      retryAfterMs(response?.headers) ?? defaultRetryMs,
-    );
-  if (oauth && ['invalid_grant', 'invalid_client', 'unauthorized_client'].includes(oauth))
-    return new CredentialError(`${where}: the token endpoint refused the credentials (${detail})`);
-  if (status === 401) return new CredentialError(`${where}: Gmail refused the access token (401 ${detail})`);
-  if (status === 403)
-    return new CredentialError(
-      `${where}: Gmail denied access (403 ${reason ?? ''} ${detail}); check the gmail.readonly scope and delegation`,
-    );
-  return new Error(`${where}: Gmail answered ${status} ${reason ?? oauth ?? ''} ${detail}`.trimEnd(), {
-    cause: err,
-  });
+  const throttled =
+    status === 429 || (status === 403 && reason !== undefined && rateLimitReasons.has(reason));
+  const message = throttled
+    ? `${where}: rate limited (${status} ${reason ?? ''})`
+    : oauth && refusedGrants.has(oauth)
+      ? `${where}: the token endpoint refused the credentials (${detail})`
+      : status === 401
+        ? `${where}: Gmail refused the access token (401 ${detail})`
+        : status === 403
+          ? `${where}: Gmail denied access (403 ${reason ?? ''} ${detail}); check the gmail.readonly scope and delegation`
+          : `${where}: Gmail answered ${status} ${reason ?? ''} ${detail}`.trimEnd();
+  const failure = providerFailure(
+    message,
+    {
+      status,
+      headers: response?.headers as HeaderSource,
+      oauthError: oauth,
+      throttled,
+      refused: status === 403,
+    },
+    { serverBusyIsThrottling: false },
+  );
+  if (!(failure instanceof RelayError)) return new Error(message, { cause: err });
+  return failure;
 }

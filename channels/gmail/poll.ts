@@ -1,5 +1,5 @@
 import type { ChannelEvent, LoopContext, LoopSpec } from '../../src/channel.js';
-import { sleep } from '../../src/loops/sleep.js';
+import { cursorPollLoop, readPosition } from '../../src/loops/cursor-poll.js';
 import type { GmailAccount } from './config.js';
 import { type GmailAuth, gmailAuth, gmailError, statusOf } from './credentials.js';
 import { Mailbox } from './mailbox.js';
@@ -15,14 +15,13 @@ export interface GmailPosition {
 const listMarginMs = 5 * 60_000;
 const getConcurrency = 8;
 
-export function parsePosition(value: string | undefined): GmailPosition | undefined {
-  if (!value) return undefined;
-  try {
-    const p = JSON.parse(value) as Partial<GmailPosition>;
-    if (typeof p.historyId === 'string' && typeof p.at === 'number')
-      return { historyId: p.historyId, at: p.at };
-  } catch {}
-  return undefined;
+export const parsePosition = (value: string | undefined): GmailPosition | undefined =>
+  readPosition(value, gmailPosition);
+
+function gmailPosition(p: Record<string, unknown>): GmailPosition | undefined {
+  return typeof p.historyId === 'string' && typeof p.at === 'number'
+    ? { historyId: p.historyId, at: p.at }
+    : undefined;
 }
 
 /**
@@ -34,26 +33,16 @@ export function parsePosition(value: string | undefined): GmailPosition | undefi
 export function gmailPoll(account: GmailAccount): LoopSpec {
   // Outlives restarts of `run`, so a cached access token is reused after an error.
   let auth: GmailAuth | undefined;
-  return {
-    name: 'poll',
-    async run(ctx: LoopContext) {
+  return cursorPollLoop<GmailPosition, Mailbox>({
+    pollSeconds: account.pollSeconds,
+    async open(ctx) {
       auth ??= await gmailAuth(account.credentials, account.account, ctx.log);
-      const mailbox = await Mailbox.open(account, auth, ctx.signal);
-      try {
-        // Read once per run: while the lease is ours nobody else moves it, and a round that cannot
-        // reach Redis then fails at emit, not before asking Gmail.
-        let position = parsePosition(await ctx.cursor.get());
-        while (!ctx.signal.aborted) {
-          position = await round(ctx, mailbox, account, position);
-          ctx.ok();
-          await sleep(account.pollSeconds * 1000, ctx.signal);
-        }
-      } catch (err) {
-        if (ctx.signal.aborted) return;
-        throw gmailError(err, account.account);
-      }
+      return Mailbox.open(account, auth, ctx.signal);
     },
-  };
+    position: gmailPosition,
+    round: (ctx, mailbox, saved) => round(ctx, mailbox, account, saved),
+    failure: (err) => gmailError(err, account.account),
+  });
 }
 
 async function round(
@@ -98,9 +87,7 @@ async function round(
       );
     }
   }
-  const next: GmailPosition = { historyId, at: startedAt };
-  await ctx.cursor.set(JSON.stringify(next));
-  return next;
+  return { historyId, at: startedAt };
 }
 
 /** Fetches the messages (a few at a time) and emits them; resolves once they are in Redis. */

@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { OAuth2Client } from 'google-auth-library';
-import { CredentialError } from '../../src/channel.js';
-import { errorMessage } from '../../src/errors.js';
+import { CredentialError, errorMessage } from '../../src/errors.js';
 import { lazy } from '../../src/lazy.js';
 import type { GoogleChatAccount } from './config.js';
 

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CredentialError } from '../../src/channel.js';
+import { CredentialError } from '../../src/errors.js';
 import { eventId } from '../../src/queue/envelope.js';
 import { testKey } from '../../test/fakes/google-certs.js';
 import { type FakePubSub, googleError, startFakePubSub } from '../../test/fakes/pubsub-api.js';

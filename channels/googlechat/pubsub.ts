@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { ChannelEvent, LoopContext, LoopSpec } from '../../src/channel.js';
-import { CredentialError, RetryLaterError } from '../../src/channel.js';
-import { errorMessage, RejectedError } from '../../src/errors.js';
+import { RejectedError } from '../../src/errors.js';
 import { parseExactJson } from '../../src/exact-json.js';
 import type { GoogleChatAccount } from './config.js';
-import { type PubSubAuth, pubsubAuth } from './credentials.js';
+import { pubsubAuth } from './credentials.js';
 import { normalizeGoogleChat } from './normalize.js';
+import { PubSubClient } from './pubsub-client.js';
 
 /**
  * A Chat app whose connection is a Pub/Sub topic: Chat publishes each interaction event, as the
@@ -14,10 +14,8 @@ import { normalizeGoogleChat } from './normalize.js';
  * subscription, emits `googlechat.<type>` exactly as the route does, and acknowledges only what is
  * in Redis; anything unacknowledged is redelivered by Pub/Sub after the ack deadline.
  *
- * Two REST calls, `:pull` and `:acknowledge`
- * (https://cloud.google.com/pubsub/docs/reference/rest/v1/projects.subscriptions/pull), made with
- * google-auth-library's authorized request: the `googleapis` package (over 200 MB, newest majors
- * need Node 22) is deliberately not used for them.
+ * The calls go through `PubSubClient` (google-auth-library's authorized request): the `googleapis`
+ * package (over 200 MB, newest majors need Node 22) is deliberately not used for them.
  */
 export interface PullOptions {
   /** Messages per pull. */
@@ -27,8 +25,6 @@ export interface PullOptions {
 }
 
 const defaultTimeoutMs = 120_000;
-/** Pub/Sub sends no Retry-After on RESOURCE_EXHAUSTED as a rule; wait this long then. */
-const defaultRetryAfterMs = 10_000;
 
 interface ReceivedMessage {
   readonly ackId: string;
@@ -79,24 +75,17 @@ export function pubsubLoop(account: GoogleChatAccount, options: PullOptions = {}
   const maxMessages = options.maxMessages ?? 100;
   const timeoutMs = options.timeoutMs ?? defaultTimeoutMs;
   const subscription = account.subscription ?? '';
-  const base = `${account.apiRoot.replace(/\/+$/, '')}/v1/${subscription}`;
   return {
     name: 'pubsub-pull',
     async run(ctx: LoopContext) {
-      try {
-        await pull(ctx, await pubsubAuth(account));
-      } catch (err) {
-        // Stopping aborts the pull in flight: that is the end of the loop, not a failure.
-        if (!ctx.signal.aborted) throw err;
-      }
+      await pull(ctx, new PubSubClient(account, await pubsubAuth(account)));
     },
   };
 
-  async function pull(ctx: LoopContext, auth: PubSubAuth): Promise<void> {
+  async function pull(ctx: LoopContext, pubsub: PubSubClient): Promise<void> {
     ctx.log.info({ subscription }, 'googlechat pubsub: pulling');
     while (!ctx.signal.aborted) {
-      const answer = await call<{ receivedMessages?: ReceivedMessage[] }>(
-        auth,
+      const answer = await pubsub.call<{ receivedMessages?: ReceivedMessage[] }>(
         'pull',
         { maxMessages },
         timeoutMs,
@@ -114,7 +103,7 @@ export function pubsubLoop(account: GoogleChatAccount, options: PullOptions = {}
         }
       }
       if (events.length > 0) await ctx.emit(events);
-      if (ackIds.length > 0) await call(auth, 'acknowledge', { ackIds }, 30_000, ctx.signal);
+      if (ackIds.length > 0) await pubsub.call('acknowledge', { ackIds }, 30_000, ctx.signal);
       ctx.ok();
     }
   }
@@ -140,71 +129,4 @@ export function pubsubLoop(account: GoogleChatAccount, options: PullOptions = {}
       'googlechat pubsub message rejected: left unacknowledged for redelivery or the dead-letter topic',
     );
   }
-
-  async function call<T>(
-    auth: PubSubAuth,
-    method: 'pull' | 'acknowledge',
-    data: object,
-    timeout: number,
-    signal: AbortSignal,
-  ): Promise<T> {
-    try {
-      const res = await auth.request<T>({
-        url: `${base}:${method}`,
-        method: 'POST',
-        data,
-        timeout,
-        signal,
-        responseType: 'json',
-      });
-      return res.data ?? ({} as T);
-    } catch (err) {
-      if (signal.aborted) throw err;
-      throw pubsubError(method, err);
-    }
-  }
-
-  /** A failed call as the runner understands it; built from status and Google's error body only. */
-  function pubsubError(method: string, err: unknown): Error {
-    const response = (err as { response?: { status?: number; data?: unknown; headers?: unknown } }).response;
-    if (!response?.status) {
-      return new Error(
-        `Pub/Sub at ${account.apiRoot} unreachable (${method}) for googleChat account "${account.account}": ${errorMessage(err)}`,
-      );
-    }
-    const body = (response.data ?? {}) as { error?: unknown; error_description?: unknown };
-    const google =
-      typeof body.error === 'object' && body.error !== null ? (body.error as Record<string, unknown>) : {};
-    const status =
-      typeof google.status === 'string' ? google.status : typeof body.error === 'string' ? body.error : '';
-    const detail = String(google.message ?? body.error_description ?? '').slice(0, 300);
-    const what =
-      `Pub/Sub ${method} of ${subscription} for googleChat account "${account.account}" failed: ${response.status} ${status} ${detail}`.trim();
-    if (response.status === 429 || status === 'RESOURCE_EXHAUSTED')
-      return new RetryLaterError(what, retryAfterMs(response.headers) ?? defaultRetryAfterMs);
-    if (
-      response.status === 401 ||
-      response.status === 403 ||
-      status === 'PERMISSION_DENIED' ||
-      status === 'UNAUTHENTICATED' ||
-      status === 'invalid_grant'
-    ) {
-      return new CredentialError(
-        `${what}; check credentials (the service account needs roles/pubsub.subscriber on the subscription)`,
-      );
-    }
-    return new Error(what);
-  }
-}
-
-function retryAfterMs(headers: unknown): number | undefined {
-  const h = headers as { get?: unknown } | Record<string, unknown> | null | undefined;
-  const value =
-    typeof h?.get === 'function'
-      ? (h as { get(name: string): string | null }).get('retry-after')
-      : (h as Record<string, unknown> | undefined)?.['retry-after'];
-  const seconds = Number(value);
-  return typeof value === 'string' && value !== '' && Number.isFinite(seconds) && seconds >= 0
-    ? Math.max(1000, seconds * 1000)
-    : undefined;
 }

@@ -1,28 +1,7 @@
-import { CredentialError, RetryLaterError } from '../../src/channel.js';
+import { OAuthToken } from '../../src/provider/oauth-token.js';
 import type { OutlookCredentials } from './config.js';
 
-const requestTimeoutMs = 30_000;
-/** Renew this long before the token expires, so a long delta round never runs on an expired one. */
-const renewBeforeMs = 5 * 60_000;
-
 type Renewable = Exclude<OutlookCredentials, { kind: 'token' }>;
-
-interface TokenBody {
-  readonly access_token?: string;
-  readonly refresh_token?: string;
-  readonly expires_in?: number;
-  readonly error?: string;
-  readonly error_description?: string;
-}
-
-/** Retry-After in ms (seconds or an HTTP date). */
-export function retryAfterMs(value: string | null, nowMs = Date.now()): number | undefined {
-  if (!value) return undefined;
-  const sec = Number(value);
-  if (Number.isFinite(sec)) return Math.max(0, sec * 1000);
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
-}
 
 /**
  * The delegated scope `relay auth microsoft` consents to (src/auth/microsoft.ts `mailReadScope`),
@@ -48,7 +27,7 @@ export function accessHint(creds: OutlookCredentials): string {
  * https://learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow#refresh-the-access-token
  */
 export class GraphToken {
-  #cached: { token: string; renewAt: number } | undefined;
+  readonly #token: OAuthToken | undefined;
   /**
    * Microsoft returns a new refresh token with every use: the newest is redeemed next. It lives in
    * memory only; the configured one stays valid for the next start until it expires.
@@ -58,28 +37,39 @@ export class GraphToken {
   constructor(
     private readonly creds: OutlookCredentials,
     private readonly graphUrl: string,
-    private readonly account: string,
-  ) {}
+    account: string,
+  ) {
+    if (creds.kind === 'token') return;
+    const where = `[outlook] account "${account}"`;
+    this.#token = new OAuthToken({
+      url: `${creds.authorityUrl}/${encodeURIComponent(creds.tenantId)}/oauth2/v2.0/token`,
+      where,
+      form: () => this.#form(creds),
+      rotated: (token) => {
+        if (creds.kind === 'delegated') this.#refreshToken = token;
+      },
+      refused: (detail, answer) => {
+        if (creds.kind === 'client')
+          return `${where}: the token endpoint refused the client credentials (${detail})`;
+        return answer.error === 'invalid_client'
+          ? `${where}: the token endpoint refused the client (${detail}); check clientSecret (a public client, as relay auth microsoft signs in with, has none: leave it out)`
+          : `${where}: the token endpoint refused the refresh token (${detail}); re-consent needed: run relay auth microsoft --tenant ${creds.tenantId} --client-id ${creds.clientId} and update refreshToken`;
+      },
+    });
+  }
 
   /** Whether a refused token can be replaced by asking again. */
   get renewable(): boolean {
-    return this.creds.kind !== 'token';
+    return this.#token !== undefined;
   }
 
   forget(): void {
-    this.#cached = undefined;
+    this.#token?.forget();
   }
 
-  async get(signal: AbortSignal): Promise<string> {
-    const creds = this.creds;
-    if (creds.kind === 'token') return creds.accessToken[0] ?? '';
-    if (this.#cached && Date.now() < this.#cached.renewAt) return this.#cached.token;
-    const body = await this.#request(creds, signal);
-    if (creds.kind === 'delegated' && body.refresh_token) this.#refreshToken = body.refresh_token;
-    const token = body.access_token ?? '';
-    const expiresInMs = (body.expires_in ?? 3599) * 1000;
-    this.#cached = { token, renewAt: Date.now() + Math.max(expiresInMs - renewBeforeMs, expiresInMs / 2) };
-    return token;
+  get(signal: AbortSignal): Promise<string> {
+    if (this.creds.kind === 'token') return Promise.resolve(this.creds.accessToken[0] ?? '');
+    return (this.#token as OAuthToken).get(signal);
   }
 
   #form(creds: Renewable): Record<string, string> {
@@ -100,37 +90,5 @@ export class GraphToken {
       scope: delegatedScope(this.graphUrl),
       ...(clientSecret ? { client_secret: clientSecret } : {}),
     };
-  }
-
-  /** The token POST for either grant, its refusals mapped onto what the supervisor understands. */
-  async #request(creds: Renewable, signal: AbortSignal): Promise<TokenBody> {
-    const form = this.#form(creds);
-    const res = await fetch(`${creds.authorityUrl}/${encodeURIComponent(creds.tenantId)}/oauth2/v2.0/token`, {
-      method: 'POST',
-      body: new URLSearchParams(form),
-      signal: AbortSignal.any([signal, AbortSignal.timeout(requestTimeoutMs)]),
-    });
-    const body = (await res.json().catch(() => ({}))) as TokenBody;
-    if (res.ok && body.access_token) return body;
-    // The first line of error_description carries the AADSTS code; should the endpoint ever echo a
-    // secret back, it is cut out here (the log scrubber does not know rotated refresh tokens).
-    let detail = `${body.error ?? res.status}: ${body.error_description?.split(/\r?\n/)[0] ?? ''}`;
-    for (const secret of [form.client_secret, form.refresh_token])
-      if (secret) detail = detail.split(secret).join('[redacted]');
-    const where = `[outlook] account "${this.account}"`;
-    if (res.status === 429)
-      throw new RetryLaterError(
-        `${where}: token endpoint throttled (${detail})`,
-        retryAfterMs(res.headers.get('retry-after')) ?? 10_000,
-      );
-    if (res.ok) throw new Error(`${where}: token endpoint answered ${res.status} without an access token`);
-    if (res.status >= 500) throw new Error(`${where}: token endpoint answered ${detail}`);
-    if (creds.kind === 'client')
-      throw new CredentialError(`${where}: the token endpoint refused the client credentials (${detail})`);
-    throw new CredentialError(
-      body.error === 'invalid_client'
-        ? `${where}: the token endpoint refused the client (${detail}); check clientSecret (a public client, as relay auth microsoft signs in with, has none: leave it out)`
-        : `${where}: the token endpoint refused the refresh token (${detail}); re-consent needed: run relay auth microsoft --tenant ${creds.tenantId} --client-id ${creds.clientId} and update refreshToken`,
-    );
   }
 }

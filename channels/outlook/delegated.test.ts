@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { mailReadScope } from '../../src/auth/microsoft.js';
-import { CredentialError, RetryLaterError } from '../../src/channel.js';
+import { CredentialError, RetryLaterError } from '../../src/errors.js';
 import { oauthRefusal, startFakeGraph } from '../../test/fakes/graph-mail.js';
 import { startFakeOAuthServer } from '../../test/fakes/oauth-token-server.js';
 import { runCli } from '../../test/ops-cli-harness.js';

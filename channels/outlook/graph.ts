@@ -1,6 +1,6 @@
-import { CredentialError, RetryLaterError } from '../../src/channel.js';
+import { providerFailure } from '../../src/provider/failure.js';
 import type { OutlookAccount } from './config.js';
-import { accessHint, type GraphToken, retryAfterMs } from './credentials.js';
+import { accessHint, type GraphToken } from './credentials.js';
 
 const requestTimeoutMs = 30_000;
 /** Without a Retry-After, Graph asks for backoff; this is its first step. */
@@ -64,21 +64,22 @@ export async function getPage(
     const detail = `${res.status} ${code}: ${body.error?.message ?? ''}`;
     if (res.status === 410 || /^(syncStateNotFound|syncStateInvalid|resyncRequired)$/i.test(code))
       throw new SyncStateLostError(`${where}: delta sync state expired (${detail})`);
-    if (res.status === 429 || res.status === 503 || res.status === 504) {
-      const waitMs = retryAfterMs(res.headers.get('retry-after'));
-      if (res.status === 429 || waitMs !== undefined)
-        throw new RetryLaterError(`${where}: Graph throttled (${detail})`, waitMs ?? defaultRetryMs);
-    }
     // A token may have been revoked or rotated: one fresh token before giving up.
     if (res.status === 401 && token.renewable && attempt === 0) {
       token.forget();
       continue;
     }
-    if (res.status === 401) throw new CredentialError(`${where}: Graph refused the access token (${detail})`);
-    if (res.status === 403)
-      throw new CredentialError(
-        `${where}: Graph denied access to ${account.user} (${detail}); ${accessHint(account.credentials)}`,
-      );
-    throw new Error(`${where}: Graph answered ${detail}`);
+    const throttled = res.status === 429 || res.status === 503 || res.status === 504;
+    throw providerFailure(
+      throttled
+        ? `${where}: Graph throttled (${detail})`
+        : res.status === 401
+          ? `${where}: Graph refused the access token (${detail})`
+          : res.status === 403
+            ? `${where}: Graph denied access to ${account.user} (${detail}); ${accessHint(account.credentials)}`
+            : `${where}: Graph answered ${detail}`,
+      { status: res.status, headers: res.headers, refused: res.status === 403 },
+      { defaultRetryMs },
+    );
   }
 }

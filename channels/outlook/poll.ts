@@ -1,5 +1,5 @@
 import type { ChannelEvent, LoopContext, LoopSpec } from '../../src/channel.js';
-import { sleep } from '../../src/loops/sleep.js';
+import { cursorPollLoop, readPosition } from '../../src/loops/cursor-poll.js';
 import type { OutlookAccount } from './config.js';
 import { GraphToken } from './credentials.js';
 import { deltaStart, getPage, SyncStateLostError } from './graph.js';
@@ -14,14 +14,13 @@ export interface OutlookPosition {
 /** receivedDateTime is Exchange's clock, `at` ours: a margin so no mail falls between them. */
 const filterMarginMs = 5 * 60_000;
 
-export function parsePosition(value: string | undefined): OutlookPosition | undefined {
-  if (!value) return undefined;
-  try {
-    const p = JSON.parse(value) as Partial<OutlookPosition>;
-    if (typeof p.deltaLink === 'string' && typeof p.at === 'number')
-      return { deltaLink: p.deltaLink, at: p.at };
-  } catch {}
-  return undefined;
+export const parsePosition = (value: string | undefined): OutlookPosition | undefined =>
+  readPosition(value, outlookPosition);
+
+function outlookPosition(p: Record<string, unknown>): OutlookPosition | undefined {
+  return typeof p.deltaLink === 'string' && typeof p.at === 'number'
+    ? { deltaLink: p.deltaLink, at: p.at }
+    : undefined;
 }
 
 /**
@@ -31,24 +30,13 @@ export function parsePosition(value: string | undefined): OutlookPosition | unde
  */
 export function outlookPoll(account: OutlookAccount): LoopSpec {
   // Outlives restarts of `run`, so a cached token is reused after an error.
-  let token: GraphToken | undefined;
-  return {
-    name: 'poll',
-    async run(ctx: LoopContext) {
-      token ??= new GraphToken(account.credentials, account.graphUrl, account.account);
-      const graph = token;
-      try {
-        let position = parsePosition(await ctx.cursor.get());
-        while (!ctx.signal.aborted) {
-          position = await round(ctx, account, graph, position);
-          ctx.ok();
-          await sleep(account.pollSeconds * 1000, ctx.signal);
-        }
-      } catch (err) {
-        if (!ctx.signal.aborted) throw err;
-      }
-    },
-  };
+  const token = new GraphToken(account.credentials, account.graphUrl, account.account);
+  return cursorPollLoop<OutlookPosition, GraphToken>({
+    pollSeconds: account.pollSeconds,
+    open: async () => token,
+    position: outlookPosition,
+    round: (ctx, graph, saved) => round(ctx, account, graph, saved),
+  });
 }
 
 async function round(
@@ -85,9 +73,7 @@ async function round(
       );
     }
   }
-  const next: OutlookPosition = { deltaLink, at: startedAt };
-  await ctx.cursor.set(JSON.stringify(next));
-  return next;
+  return { deltaLink, at: startedAt };
 }
 
 /** Follows nextLinks to the deltaLink, emitting each page before asking for the next. */

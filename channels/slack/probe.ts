@@ -1,5 +1,6 @@
 import { type ProbeResult, probeNone, probeOk, probeProblem } from '../../src/channel.js';
 import { errorMessage } from '../../src/errors.js';
+import { retryAfterMs } from '../../src/provider/retry-after.js';
 import type { SlackAccount } from './config.js';
 
 /** Slack's `error` codes that mean the token itself is refused. https://api.slack.com/methods/auth.test */
@@ -26,10 +27,12 @@ export const probeSlack = async (account: SlackAccount, signal: AbortSignal): Pr
   } catch (err) {
     return probeProblem(`Slack Web API at ${url.origin} unreachable: ${errorMessage(err)}`);
   }
-  if (res.status === 429)
+  if (res.status === 429) {
+    const waitMs = retryAfterMs(res.headers);
     return probeProblem(
-      `Slack rate-limits auth.test; try again in ${res.headers.get('retry-after') ?? 'a minute'} s`,
+      `Slack rate-limits auth.test; try again in ${waitMs === undefined ? 'a minute' : `${Math.ceil(waitMs / 1000)} s`}`,
     );
+  }
   const body = (await res.json().catch(() => ({}))) as {
     ok?: boolean;
     error?: string;

@@ -1,5 +1,4 @@
-import { CredentialError, RetryLaterError } from '../../src/channel.js';
-import { errorMessage } from '../../src/errors.js';
+import { CredentialError, errorMessage, RetryLaterError } from '../../src/errors.js';
 import type { SlackAccount } from './config.js';
 
 /** The fields of @slack/web-api's coded errors that matter here (errors.ts in that package). */

@@ -1,5 +1,6 @@
-import { CredentialError, RetryLaterError } from '../../src/channel.js';
-import { errorMessage } from '../../src/errors.js';
+import { CredentialError, errorMessage } from '../../src/errors.js';
+import { providerFailure } from '../../src/provider/failure.js';
+import { OAuthToken } from '../../src/provider/oauth-token.js';
 import { nonEmptyString as str } from '../../src/values.js';
 import type { TeamsAccount, TeamsCredentials } from './config.js';
 
@@ -23,19 +24,7 @@ export interface GraphClient {
 }
 
 const graphScope = 'https://graph.microsoft.com/.default';
-const defaultRetryMs = 10_000;
 const timeoutMs = 30_000;
-/** Refresh a cached token this long before Entra ID says it expires. */
-const tokenSlackMs = 5 * 60_000;
-
-export function retryAfterMs(headers: Headers, nowMs = Date.now()): number | undefined {
-  const raw = headers.get('retry-after');
-  if (raw === null || raw === '') return undefined;
-  const sec = Number(raw);
-  if (Number.isFinite(sec)) return Math.max(0, sec * 1000);
-  const at = Date.parse(raw);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
-}
 
 async function jsonOf(res: Response): Promise<Record<string, unknown>> {
   const text = await res.text().catch(() => '');
@@ -60,51 +49,25 @@ export function graphClient(
   signal: AbortSignal,
 ): GraphClient {
   const who = `teams account "${account.account}"`;
-  let cached: { token: string; until: number } | undefined;
-
-  const throttled = (what: string, res: Response): RetryLaterError =>
-    new RetryLaterError(`${what}: ${res.status}, throttled`, retryAfterMs(res.headers) ?? defaultRetryMs);
-
-  async function token(): Promise<string> {
-    if (credentials.kind === 'token') return credentials.accessToken[0] ?? '';
-    if (cached && cached.until > Date.now()) return cached.token;
-    const what = `token request for ${who} at ${credentials.tokenUrl}`;
-    let res: Response;
-    try {
-      res = await fetch(credentials.tokenUrl, {
-        method: 'POST',
-        body: new URLSearchParams({
-          grant_type: 'client_credentials',
-          client_id: credentials.clientId,
-          client_secret: credentials.clientSecret[0] ?? '',
-          scope: graphScope,
-        }),
-        signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]),
-      });
-    } catch (err) {
-      if (signal.aborted) throw err;
-      throw new Error(`${what} failed: ${errorMessage(err)}`);
-    }
-    if (res.status === 429 || res.status === 503 || res.status === 504) throw throttled(what, res);
-    const body = await jsonOf(res);
-    const access = str(body.access_token);
-    if (res.ok && access) {
-      const expiresInSec = typeof body.expires_in === 'number' ? body.expires_in : 3600;
-      cached = { token: access, until: Date.now() + Math.max(60_000, expiresInSec * 1000 - tokenSlackMs) };
-      return access;
-    }
-    // AADSTS descriptions name the cause (bad secret, unknown app, no admin consent) and hold no secret.
-    const reason = [str(body.error), str(body.error_description)?.split(/\r?\n/, 1)[0]?.slice(0, 300)]
-      .filter(Boolean)
-      .join(': ');
-    const refused = new Set(['invalid_client', 'unauthorized_client', 'invalid_grant', 'invalid_scope']);
-    if (res.status === 401 || refused.has(str(body.error) ?? '')) {
-      throw new CredentialError(
-        `${what} refused (${res.status}${reason ? ` ${reason}` : ''}); check credentials.tenantId, clientId and clientSecret`,
-      );
-    }
-    throw new Error(`${what} failed: ${res.status}${reason ? ` ${reason}` : ''}`);
-  }
+  const oauth =
+    credentials.kind === 'token'
+      ? undefined
+      : new OAuthToken({
+          url: credentials.tokenUrl,
+          where: `token request for ${who} at ${credentials.tokenUrl}`,
+          form: () => ({
+            grant_type: 'client_credentials',
+            client_id: credentials.clientId,
+            client_secret: credentials.clientSecret[0] ?? '',
+            scope: graphScope,
+          }),
+          refused: (detail) =>
+            `token request for ${who} at ${credentials.tokenUrl} refused (${detail}); check credentials.tenantId, clientId and clientSecret`,
+        });
+  const token = (): Promise<string> =>
+    oauth
+      ? oauth.get(signal)
+      : Promise.resolve(credentials.kind === 'token' ? (credentials.accessToken[0] ?? '') : '');
 
   async function once(method: string, path: string, body: unknown): Promise<Response> {
     const headers: Record<string, string> = { authorization: `Bearer ${await token()}` };
@@ -125,9 +88,9 @@ export function graphClient(
   return {
     async call(method, path, body) {
       let res = await once(method, path, body);
-      if (res.status === 401 && credentials.kind === 'client' && cached) {
+      if (res.status === 401 && oauth) {
         // A cached token Graph no longer takes (revoked, clock skew): one retry with a fresh one.
-        cached = undefined;
+        oauth.forget();
         await res.body?.cancel();
         res = await once(method, path, body);
       }
@@ -137,7 +100,11 @@ export function graphClient(
         const text = await res.text();
         return text === '' ? undefined : (JSON.parse(text) as unknown);
       }
-      if (res.status === 429 || res.status === 503 || res.status === 504) throw throttled(what, res);
+      if (res.status === 429 || res.status === 503 || res.status === 504)
+        throw providerFailure(`${what}: ${res.status}, throttled`, {
+          status: res.status,
+          headers: res.headers,
+        });
       const reason = graphReason(await jsonOf(res));
       if (res.status === 404) throw new GraphNotFoundError(`${what}: 404 ${reason}`);
       if (res.status === 401 && credentials.kind === 'token') {

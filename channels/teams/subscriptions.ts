@@ -57,12 +57,7 @@ export function subscriptionLoop(account: TeamsAccount, options: SubscriptionLoo
         return;
       }
       const graph = graphClient(account, account.credentials, ctx.signal);
-      try {
-        await new Manager(account, ctx, graph, notificationUrlOf(ctx.publicUrl, account), options).run();
-      } catch (err) {
-        // Stopping aborts the call in flight: that is the end of the loop, not a failure.
-        if (!ctx.signal.aborted) throw err;
-      }
+      await new Manager(account, ctx, graph, notificationUrlOf(ctx.publicUrl, account), options).run();
     },
   };
 }

@@ -1,7 +1,6 @@
 import type { Telegram, Types } from 'telegraf';
 import type { WebhookInfo } from 'telegraf/types';
-import { CredentialError, RetryLaterError } from '../../src/channel.js';
-import { errorMessage } from '../../src/errors.js';
+import { CredentialError, errorMessage, RetryLaterError } from '../../src/errors.js';
 import { lazy } from '../../src/lazy.js';
 import type { TelegramAccount } from './config.js';
 

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CredentialError, type LoopContext } from '../../src/channel.js';
+import type { LoopContext } from '../../src/channel.js';
+import { CredentialError } from '../../src/errors.js';
 import { eventId } from '../../src/queue/envelope.js';
 import { type FakeBotApi, startFakeBotApi, tooManyRequests } from '../../test/fakes/telegram-bot-api.js';
 import { loopHarness } from '../../test/support/loop-harness.js';

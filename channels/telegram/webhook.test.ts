@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CredentialError, type LoopContext, RetryLaterError } from '../../src/channel.js';
+import type { LoopContext } from '../../src/channel.js';
+import { CredentialError, RetryLaterError } from '../../src/errors.js';
 import { type FakeBotApi, startFakeBotApi, tooManyRequests } from '../../test/fakes/telegram-bot-api.js';
 import { readyWarnings, startTestRelay, type TestRelay } from '../../test/support/relay.js';
 import { until } from '../../test/support/until.js';

@@ -4,15 +4,14 @@ import { oversizedBodies, reEncodedBodies } from './bodies.js';
 import { type Finding, finding } from './finding.js';
 import { groupBy, keyOf, minRepeats, plural, span } from './groups.js';
 
-/**
+/*
  * Plain-language diagnoses over the rejection log. Pure functions of the records and what the
  * config and the queue say, so each is tested on constructed records. Each looks for a pattern
  * that one cause explains, not for single failures: scanners and mistakes send odd requests all
  * the time, so a pattern needs `minRepeats` requests.
  */
 
-/** How a channel account authenticates requests: the header(s) that carry it and the config field holding the secret. */
-/** Where a route's proof travels: the channel's own `proofOf`. */
+/** How an account authenticates requests (the channel's own `proofOf`): the headers that carry the proof and the config field holding the secret. */
 export type AuthInfo = ProofInfo;
 
 export interface PatternContext {

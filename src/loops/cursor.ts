@@ -1,12 +1,12 @@
 import type { RedisClient } from '../redis/connection.js';
 
+const fencedSet = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('HSET', KEYS[2], ARGV[2], ARGV[3], ARGV[4], ARGV[5]) return 1 else return 0 end`;
+
 /**
  * A loop's position upstream (history id, delta link, update offset), kept in Redis so another
  * replica resumes where the last one stopped. A write is fenced by the lease: a replica that lost
  * its lease cannot move the cursor under the new holder.
  */
-const fencedSet = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('HSET', KEYS[2], ARGV[2], ARGV[3], ARGV[4], ARGV[5]) return 1 else return 0 end`;
-
 export class CursorStore {
   constructor(
     private readonly redis: RedisClient,

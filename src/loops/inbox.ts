@@ -1,13 +1,13 @@
-import { errorMessage, UnavailableError } from '../errors.js';
-import type { RedisClient } from '../redis/connection.js';
-
-/**
+/*
  * A loop's inbox: a Redis stream that inbound routes on any replica append to and the loop's lease
  * holder reads, so a request that lands on one replica reaches the loop running on another (Graph
  * lifecycle notifications → the Teams subscription loop). Messages stay until the loop acks them,
  * so a holder that dies mid-way leaves them to the next one. Capped: an unread inbox cannot grow
  * without bound.
  */
+import { errorMessage, UnavailableError } from '../errors.js';
+import type { RedisClient } from '../redis/connection.js';
+
 export interface InboxMessage {
   readonly id: string;
   readonly message: string;

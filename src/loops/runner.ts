@@ -1,12 +1,6 @@
 import type { ChannelAccounts } from '../accounts.js';
-import {
-  type AnyChannel,
-  type ChannelEvent,
-  CredentialError,
-  type LoopSpec,
-  RetryLaterError,
-} from '../channel.js';
-import { errorMessage } from '../errors.js';
+import type { AnyChannel, ChannelEvent, LoopSpec } from '../channel.js';
+import { CredentialError, errorMessage, RetryLaterError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { RedisClient } from '../redis/connection.js';

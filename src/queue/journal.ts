@@ -32,16 +32,16 @@ export function withTimeout<T>(work: Promise<T>, what: string): Promise<T> {
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
-/**
- * Acknowledges a request on the cheapest durable write: one `XADD` of its events. The pump turns
- * entries into BullMQ jobs (same job ids and dedupe) and deletes them only after the jobs exist.
- * Bounded: with `maxBacklog` entries not yet jobs, requests get 503 until the pump catches up.
- */
 /** Resolves once earlier writes are on enough replicas to survive a failover (ReplicaFence). */
 export interface Fence {
   wait(): Promise<void>;
 }
 
+/**
+ * Acknowledges a request on the cheapest durable write: one `XADD` of its events. The pump turns
+ * entries into BullMQ jobs (same job ids and dedupe) and deletes them only after the jobs exist.
+ * Bounded: with `maxBacklog` entries not yet jobs, requests get 503 until the pump catches up.
+ */
 export class Journal implements EventSink {
   readonly key: string;
   readonly #maxBacklog: number;

@@ -1,4 +1,4 @@
-/**
+/*
  * The journal pump's own thread (queue.journal.pump: thread): the same `Pump` and `Producer` as in
  * the main thread, on connections of its own, so BullMQ's job building (JSON, msgpack, scripts)
  * runs beside the request path instead of on it. It reports to `PumpThread` by message only.
