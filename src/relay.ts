@@ -6,7 +6,7 @@ import type { AnyChannel } from './channel.js';
 import { deprecationWarnings } from './config/deprecated.js';
 import type { RelayConfig } from './config/schema.js';
 import { errorMessage, RelayError } from './errors.js';
-import { InFlight } from './http/in-flight.js';
+import { InFlight, registerInFlightGauge } from './http/in-flight.js';
 import type { IngressDeps } from './http/ingress.js';
 import { createOpsApp } from './http/ops-app.js';
 import { createPublicHandler } from './http/public-app.js';
@@ -205,6 +205,9 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
   await runtimeTriggers.start();
   const triggers = new TriggerStore(redis, config.redis.prefix, configuredTriggers, now);
 
+  const inFlight = new InFlight(config.server.maxInFlight, (count) =>
+    log.warn({ inFlight: count }, 'over capacity (server.maxInFlight): answering 503 to new requests'),
+  );
   const ingress: IngressDeps = {
     producer: journal ?? producer,
     rejections,
@@ -217,11 +220,10 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
       index.get(channel.name)?.get(id) ??
       (channel.name === 'webhook' ? runtimeTriggers.lookup(id) : undefined),
     notifyLoop: (channel, account, loop, message) => loops.notify(channel, account, loop, message),
-    inFlight: new InFlight(config.server.maxInFlight, (count) =>
-      log.warn({ inFlight: count }, 'over capacity (server.maxInFlight): answering 503 to new requests'),
-    ),
+    inFlight,
   };
   for (const warning of deprecationWarnings(config)) log.warn(warning);
+  registerInFlightGauge(inFlight, metrics.registry);
   const limits = new PublicRateLimits(redis, config.redis.prefix, config.server.rateLimit);
   // A client that never finishes its headers or body must not hold a socket for long. Node checks
   // these only every connectionsCheckingInterval (30 s by default): check often enough that a quiet

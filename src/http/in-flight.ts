@@ -1,3 +1,5 @@
+import { Gauge, type Registry } from 'prom-client';
+
 /**
  * The public port's bound on its own work (`server.maxInFlight`): requests whose body has arrived
  * and that are being verified and queued. Past it a request is answered 503 + Retry-After at once,
@@ -36,4 +38,16 @@ export class InFlight {
   leave(): void {
     this.#count--;
   }
+}
+
+/** `relay_requests_in_flight`, read at scrape time: what to compare with `server.maxInFlight`. */
+export function registerInFlightGauge(inFlight: InFlight, registry: Registry): void {
+  new Gauge({
+    name: 'relay_requests_in_flight',
+    help: 'Public-port requests being verified and queued now (bounded by server.maxInFlight).',
+    registers: [registry],
+    collect() {
+      this.set(inFlight.count);
+    },
+  });
 }
