@@ -6,7 +6,7 @@ export function deprecationWarnings(config: RelayConfig): string[] {
   if (config.server.rateLimit.max !== undefined) {
     warnings.push(
       'server.rateLimit.max is deprecated and ignored: a request that verifies is never refused for its rate. ' +
-        'Remove it; limit request volume at the ingress (docs/operations.md); server.maxInFlight bounds the relay’s own load',
+        'Remove it; limit request volume at the ingress (docs/reliability.md, "Overload"); server.maxInFlight bounds the relay\'s own load',
     );
   }
   return warnings;
