@@ -143,8 +143,8 @@ export async function verifyGraph(
 }
 
 const clientStateKey = Buffer.from('"clientState"');
-/** Graph caps clientState at 128 characters; a JSON-escaped one is at most six bytes per character. */
-const maxRawClientState = 128 * 6;
+/** Graph caps clientState at 255 characters; escaped in JSON, a character takes at most six bytes. */
+const graphMaxClientState = 255;
 /** A genuine batch's first item carries the clientState; a body packed with decoys stops costing here. */
 const maxClientStatesScanned = 1000;
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -158,6 +158,7 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
  */
 export function mentionsClientState(body: Buffer, clientStates: readonly string[]): boolean {
   const wanted = new Set(clientStates.map(sha256));
+  const maxRawBytes = 6 * Math.max(graphMaxClientState, ...clientStates.map((c) => c.length));
   let at = body.indexOf(clientStateKey);
   for (let scanned = 0; at !== -1 && scanned < maxClientStatesScanned; scanned++) {
     let i = at + clientStateKey.length;
@@ -166,7 +167,7 @@ export function mentionsClientState(body: Buffer, clientStates: readonly string[
       i++;
       while (i < body.length && isJsonSpace(body[i])) i++;
       if (body[i] === 0x22 /* " */) {
-        const value = rawString(body, i + 1);
+        const value = rawString(body, i + 1, maxRawBytes);
         if (value !== undefined && wanted.has(sha256(value))) return true;
       }
     }
@@ -178,9 +179,9 @@ export function mentionsClientState(body: Buffer, clientStates: readonly string[
 const isJsonSpace = (c: number | undefined) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 
 /** The JSON string starting at `from` (after its opening quote), unescaped; undefined when too long or malformed. */
-function rawString(body: Buffer, from: number): string | undefined {
+function rawString(body: Buffer, from: number, maxBytes: number): string | undefined {
   let escaped = false;
-  const end = Math.min(body.length, from + maxRawClientState + 1);
+  const end = Math.min(body.length, from + maxBytes + 1);
   for (let i = from; i < end; i++) {
     const c = body[i];
     if (c === 0x5c /* \ */) {

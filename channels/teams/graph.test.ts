@@ -182,6 +182,13 @@ describe('Graph: the clientState pre-check on raw bytes', () => {
     expect(mentionsClientState(Buffer.from(body), states)).toBe(expected);
   });
 
+  it("takes Graph's longest clientState (255 characters) even fully escaped", () => {
+    const long = 'A'.repeat(255);
+    const escaped = '\\u0041'.repeat(255);
+    expect(mentionsClientState(Buffer.from(`{"value":[{"clientState":"${escaped}"}]}`), [long])).toBe(true);
+    expect(mentionsClientState(Buffer.from(`{"value":[{"clientState":"${escaped}A"}]}`), [long])).toBe(false);
+  });
+
   it('stops looking after 1,000 decoys (a genuine batch carries its clientState from the first item)', () => {
     const decoys = (n: number) => Array.from({ length: n }, (_, i) => `{"clientState":"d${i}"}`);
     const body = (n: number) =>
