@@ -3,8 +3,10 @@ import type { AddressInfo } from 'node:net';
 import { channelList } from '../channels/index.js';
 import { accountQueues, configuredChannels, indexAccounts } from './accounts.js';
 import type { AnyChannel } from './channel.js';
+import { deprecationWarnings } from './config/deprecated.js';
 import type { RelayConfig } from './config/schema.js';
 import { errorMessage, RelayError } from './errors.js';
+import { InFlight, registerInFlightGauge } from './http/in-flight.js';
 import type { IngressDeps } from './http/ingress.js';
 import { createOpsApp } from './http/ops-app.js';
 import { createPublicHandler } from './http/public-app.js';
@@ -203,6 +205,9 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
   await runtimeTriggers.start();
   const triggers = new TriggerStore(redis, config.redis.prefix, configuredTriggers, now);
 
+  const inFlight = new InFlight(config.server.maxInFlight, (count) =>
+    log.warn({ inFlight: count }, 'over capacity (server.maxInFlight): answering 503 to new requests'),
+  );
   const ingress: IngressDeps = {
     producer: journal ?? producer,
     rejections,
@@ -215,12 +220,21 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
       index.get(channel.name)?.get(id) ??
       (channel.name === 'webhook' ? runtimeTriggers.lookup(id) : undefined),
     notifyLoop: (channel, account, loop, message) => loops.notify(channel, account, loop, message),
+    inFlight,
   };
+  for (const warning of deprecationWarnings(config)) log.warn(warning);
+  registerInFlightGauge(inFlight, metrics.registry);
   const limits = new PublicRateLimits(redis, config.redis.prefix, config.server.rateLimit);
-  // Node checks the timeouts below only every connectionsCheckingInterval (30 s by default), so a
-  // slow client could hold a socket for twice the limit; check every 2 s.
+  // A client that never finishes its headers or body must not hold a socket for long. Node checks
+  // these only every connectionsCheckingInterval (30 s by default): check often enough that a quiet
+  // client is cut within a tenth of the limit past it (at most 1 s).
+  const { headersTimeoutMs, requestTimeoutMs } = config.server;
   const publicServer = createServer(
-    { connectionsCheckingInterval: 2000 },
+    {
+      headersTimeout: headersTimeoutMs,
+      requestTimeout: requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, Math.ceil(headersTimeoutMs / 10)),
+    },
     createPublicHandler(
       ingress,
       configured.map((c) => c.channel),
@@ -228,9 +242,6 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
       limits,
     ),
   );
-  // A client that never finishes its headers or body must not hold a socket for long.
-  publicServer.headersTimeout = 10_000;
-  publicServer.requestTimeout = 20_000;
   publicServer.keepAliveTimeout = 65_000;
 
   const loops = new LoopRunner({

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { channelList } from '../../channels/index.js';
 import { configuredChannels } from '../accounts.js';
+import { deprecationWarnings } from '../config/deprecated.js';
 import { loadConfig } from '../config/load.js';
 import { probeAccount } from './online.js';
 import { fail } from './output.js';
@@ -27,6 +28,7 @@ export async function checkCommand(flags: { config?: string; online?: boolean })
         : 'ingest journal: off (jobs made before the 2xx)',
     );
     lines.push(`admin API: ${config.admin.token ? 'enabled' : 'disabled (no admin.token)'}`);
+    for (const warning of deprecationWarnings(config)) lines.push(`warning: ${warning}`);
     const accounts = configuredChannels(config, channelList).flatMap(({ channel, accounts }) =>
       accounts.map((account) => ({ channel, account })),
     );

@@ -27,6 +27,26 @@ const server = z
       .default('loopback, uniquelocal')
       .describe("express's trust-proxy setting: whose X-Forwarded-* headers are believed"),
     shutdownTimeoutMs: z.number().int().positive().default(8000),
+    maxInFlight: z
+      .number()
+      .int()
+      .positive()
+      .default(512)
+      .describe(
+        'requests being verified and queued at once (counted once the body has arrived); past it the public port answers 503 + Retry-After at once',
+      ),
+    headersTimeoutMs: z
+      .number()
+      .int()
+      .positive()
+      .default(10_000)
+      .describe('a client that has not sent all its headers by then is cut off (408)'),
+    requestTimeoutMs: z
+      .number()
+      .int()
+      .positive()
+      .default(20_000)
+      .describe('a client that has not sent its whole request (headers and body) by then is cut off (408)'),
     rateLimit: z
       .strictObject({
         enabled: z.boolean().default(true),
@@ -35,19 +55,26 @@ const server = z
           .number()
           .int()
           .positive()
-          .default(6000)
-          .describe('requests per client address and route per window, verified or not'),
+          .optional()
+          .meta({ deprecated: true })
+          .describe(
+            'deprecated and ignored: a request that verifies is never refused for its rate; limit volume at the ingress',
+          ),
         failedAuthMax: z
           .number()
           .int()
           .positive()
           .default(20)
           .describe(
-            'requests per client address and route per window that fail authentication or name an unknown account; then 429 until the window ends',
+            'requests per client address and route per window that fail authentication or name an unknown account; then that client gets 429 for its unverified requests until the window ends (verified ones still pass)',
           ),
       })
       .prefault({})
       .describe('public port only; counts are shared by every replica through Redis'),
+  })
+  .refine((s) => s.headersTimeoutMs <= s.requestTimeoutMs, {
+    message: 'must not exceed server.requestTimeoutMs',
+    path: ['headersTimeoutMs'],
   })
   .prefault({});
 
