@@ -1,15 +1,21 @@
 import type { ChannelEvent, InboundRequest } from '../../src/channel.js';
 import { bodyText, header, isForm, isJson, parseForm, parseJson } from '../../src/http/parse.js';
-import type { WebhookAccount } from './config.js';
+import { isPresetAuth, type WebhookAccount } from './config.js';
+import { presetInput } from './verify.js';
 
 /** Never copied into `data.headers`: credentials, signatures, and anything named like one. */
 const secretHeader = /authorization|cookie|token|secret|signature|api-?key/i;
 
 export function keptHeaders(req: InboundRequest, account: WebhookAccount): Record<string, string> {
   const kept: Record<string, string> = {};
-  const signatureHeader = account.auth.scheme === 'hmac-sha256' ? account.auth.headerLower : undefined;
+  const auth = account.auth;
+  const proofHeaders = isPresetAuth(auth)
+    ? auth.preset.headers.map((h) => h.toLowerCase())
+    : auth.scheme === 'hmac-sha256'
+      ? [auth.headerLower]
+      : [];
   for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined || name === signatureHeader || secretHeader.test(name)) continue;
+    if (value === undefined || proofHeaders.includes(name) || secretHeader.test(name)) continue;
     kept[name] = Array.isArray(value) ? value.join(', ') : value;
   }
   return kept;
@@ -22,12 +28,23 @@ export function webhookPayload(req: InboundRequest): unknown {
   return { text: bodyText(req) };
 }
 
-export function normalizeWebhook(req: InboundRequest, account: WebhookAccount): ChannelEvent {
+export function normalizeWebhook(
+  req: InboundRequest,
+  account: WebhookAccount,
+  payload = webhookPayload(req),
+): ChannelEvent {
+  // A sender preset names the sender's own delivery id (the key) and event name (`senderevent`).
+  const preset = isPresetAuth(account.auth) ? account.auth.preset : undefined;
+  const input = preset ? presetInput(req, '') : undefined;
   return {
     type: 'webhook.received',
     // Standard Webhooks' id, or the sender's Idempotency-Key: a redelivery makes no new job.
-    key: header(req, 'webhook-id') ?? header(req, 'idempotency-key'),
-    payload: webhookPayload(req),
+    key:
+      (input && preset?.deliveryKey(input, payload)) ??
+      header(req, 'webhook-id') ??
+      header(req, 'idempotency-key'),
+    senderevent: input && preset?.eventName(input, payload),
+    payload,
     headers: keptHeaders(req, account),
   };
 }

@@ -24,6 +24,8 @@ export interface IngressDeps {
   readonly requestLog?: Logger;
   readonly accounts: AccountLookup;
   readonly bodyLimit: number;
+  /** `publicUrl` from the config, handed to routes (`RouteContext.publicUrl`). */
+  readonly publicUrl?: string | undefined;
   now(): number;
   /** Appends to a loop's inbox (`RouteContext.notifyLoop`); absent: routes cannot reach loops. */
   notifyLoop?(channel: string, account: string, loop: string, message: string): Promise<void>;
@@ -108,6 +110,7 @@ export async function handleInbound(
   const notify = deps.notifyLoop;
   const ctx: RouteContext = {
     now: deps.now,
+    publicUrl: deps.publicUrl,
     log: deps.log,
     reject,
     ...(notify
@@ -125,6 +128,7 @@ export async function handleInbound(
       method: incoming.method,
       path: incoming.path,
       query: incoming.query,
+      ...(incoming.stream.url ? { target: incoming.stream.url } : {}),
       headers,
       body,
       mediaType: mediaTypeOf(headers['content-type']),
