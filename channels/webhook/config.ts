@@ -142,11 +142,20 @@ function resolvePreset(preset: Preset, a: Record<string, unknown>, ctx: IssueSin
         path: ['publicKey'],
         input: undefined,
       });
-    return {
-      scheme: preset.name,
-      preset,
-      creds: { secrets: [], publicKeys: typeof key === 'string' ? [key] : (key ?? []) },
-    };
+    const publicKeys = typeof key === 'string' ? [key] : (key ?? []);
+    for (const k of publicKeys) {
+      try {
+        preset.assertPublicKey?.(k);
+      } catch (err) {
+        ctx.addIssue({
+          code: 'custom',
+          message: (err as Error).message,
+          path: ['publicKey'],
+          input: undefined,
+        });
+      }
+    }
+    return { scheme: preset.name, preset, creds: { secrets: [], publicKeys } };
   }
   const resolved = resolveSecrets<Record<string, unknown>, 'secrets'>(a, ctx, ['secrets']);
   return { scheme: preset.name, preset, creds: { secrets: resolved.secrets ?? [], publicKeys: [] } };

@@ -1,9 +1,11 @@
 import { z } from 'zod';
-import type { ChannelAdapter } from '../../src/channel.js';
+import type { ChannelAdapter, HttpMethod } from '../../src/channel.js';
+import { RejectedError } from '../../src/errors.js';
 import { isPresetAuth, type WebhookAccount, webhookAccount } from './config.js';
 import { acceptsWebhook, normalizeWebhook, webhookPayload } from './normalize.js';
 import { presetInput, signedUrl, signWebhook, verifyWebhook, webhookProof } from './verify.js';
 
+const defaultMethods: readonly HttpMethod[] = ['POST', 'PUT'];
 const accepted = (ids: readonly string[]) => ({ status: 202, body: { ids } });
 
 /** Generic triggers: `POST /webhook/{group}/{trigger}`, authenticated per `auth.scheme`. */
@@ -24,12 +26,20 @@ export const webhook = {
   routes: [
     {
       path: '/webhook/:group/:trigger',
-      methods: ['POST', 'PUT'],
+      // GET only for presets that name it (Dropbox's challenge); refused per trigger in handshake.
+      methods: ['GET', 'POST', 'PUT'],
       accountId: (p) => `${p.group}/${p.trigger}`,
       accepts: acceptsWebhook,
       // An unsigned handshake (Dropbox's challenge) is answered before verification.
-      handshake: (req, account) =>
-        isPresetAuth(account.auth) ? account.auth.preset.challenge?.(presetInput(req, '')) : undefined,
+      handshake: (req, account) => {
+        const preset = isPresetAuth(account.auth) ? account.auth.preset : undefined;
+        const challenge = preset?.challenge?.(presetInput(req, ''));
+        if (challenge) return challenge;
+        const methods = preset?.methods ?? defaultMethods;
+        if (!methods.includes(req.method as HttpMethod))
+          throw new RejectedError('method_not_allowed', { allow: methods.join(', ') });
+        return undefined;
+      },
       verify: (req, account, ctx) => verifyWebhook(req, account, ctx),
       receive: (req, account, ctx) => {
         const payload = webhookPayload(req);

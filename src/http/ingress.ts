@@ -153,7 +153,9 @@ export async function handleInbound(
     if (err instanceof RejectedError) {
       outcome = err.reason;
       reject(err.reason, err.detail ? { ...err.detail } : undefined);
-      reply = errorReply(err.status, err.message);
+      // A route that refuses a method per account (webhook GET, Dropbox only) says which it allows.
+      const allow = err.reason === 'method_not_allowed' ? err.detail?.allow : undefined;
+      reply = errorReply(err.status, err.message, typeof allow === 'string' ? { allow } : undefined);
     } else if (err instanceof UnavailableError) {
       outcome = 'unavailable';
       deps.metrics.requests.inc({ channel: channel.name, outcome });

@@ -12,11 +12,15 @@ export function p256PublicKey(text: string): KeyObject {
   let key = keys.get(text);
   if (!key) {
     const trimmed = text.trim();
-    key = trimmed.startsWith('-----BEGIN')
-      ? createPublicKey(trimmed)
-      : createPublicKey({ key: Buffer.from(trimmed, 'base64'), format: 'der', type: 'spki' });
-    if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
-      throw new Error('not an ECDSA P-256 public key');
+    try {
+      key = trimmed.startsWith('-----BEGIN')
+        ? createPublicKey(trimmed)
+        : createPublicKey({ key: Buffer.from(trimmed, 'base64'), format: 'der', type: 'spki' });
+    } catch {
+      key = undefined;
+    }
+    if (key?.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+      throw new Error('must be an ECDSA P-256 public key: base64 (MFkwEwYHKoZIzj0CAQYI…) or PEM');
     }
     if (keys.size >= 1000) keys.clear();
     keys.set(text, key);

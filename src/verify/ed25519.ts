@@ -12,7 +12,7 @@ const keys = new Map<string, KeyObject>();
 export function ed25519PublicKey(hex: string): KeyObject {
   let key = keys.get(hex);
   if (!key) {
-    if (!/^[0-9a-fA-F]{64}$/.test(hex)) throw new Error('an Ed25519 public key is 64 hex characters');
+    if (!/^[0-9a-fA-F]{64}$/.test(hex)) throw new Error('must be an Ed25519 public key: 64 hex characters');
     key = createPublicKey({
       key: Buffer.concat([spkiPrefix, Buffer.from(hex, 'hex')]),
       format: 'der',

@@ -1,5 +1,5 @@
 import type { Reply } from '../../channel.js';
-import { verifyEd25519 } from '../ed25519.js';
+import { ed25519PublicKey, verifyEd25519 } from '../ed25519.js';
 import { fieldOf, headerOf, mismatch, missing, outsideWindow, textOf, verified } from './support.js';
 import type { Preset } from './types.js';
 
@@ -61,6 +61,9 @@ export const discord: Preset = {
   name: 'discord',
   doc: 'https://discord.com/developers/docs/interactions/overview#setting-up-an-endpoint-validating-security-request-headers',
   needs: 'publicKey',
+  assertPublicKey(key) {
+    ed25519PublicKey(key);
+  },
   headers: ['X-Signature-Ed25519', 'X-Signature-Timestamp'],
   verify(input, creds, nowMs) {
     const signature = headerOf(input, 'x-signature-ed25519');

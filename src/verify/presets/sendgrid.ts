@@ -1,4 +1,4 @@
-import { verifyP256 } from '../ecdsa.js';
+import { p256PublicKey, verifyP256 } from '../ecdsa.js';
 import { fieldOf, headerOf, mismatch, missing, outsideWindow, textOf, verified } from './support.js';
 import type { Preset } from './types.js';
 
@@ -33,6 +33,9 @@ export const sendgrid: Preset = {
   name: 'sendgrid',
   doc: 'https://www.twilio.com/docs/sendgrid/for-developers/tracking-events/getting-started-event-webhook-security-features',
   needs: 'publicKey',
+  assertPublicKey(key) {
+    p256PublicKey(key);
+  },
   headers: ['X-Twilio-Email-Event-Webhook-Signature', 'X-Twilio-Email-Event-Webhook-Timestamp'],
   verify(input, creds, nowMs) {
     const signature = headerOf(input, 'x-twilio-email-event-webhook-signature');

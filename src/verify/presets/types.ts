@@ -46,6 +46,8 @@ export interface Preset {
   readonly doc: string;
   /** Which credential the config must give. */
   readonly needs: 'secrets' | 'publicKey';
+  /** Throws, with what a key must look like, when `auth.publicKey` cannot be a key of this sender (checked at load). */
+  assertPublicKey?(key: string): void;
   /** Headers that carry the proof, as the sender writes them: for `relay doctor`, and never copied into `data.headers`. */
   readonly headers: readonly string[];
   /** True when the signature covers the URL (Twilio, Square, HubSpot): failures log the URL used, doctor hints at publicUrl. */
