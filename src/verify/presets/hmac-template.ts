@@ -44,6 +44,8 @@ export interface HmacRow {
     /** Only old requests are refused (Box): a timestamp in the future passes. */
     readonly pastOnly?: boolean;
   };
+  /** HubSpot: `%3A %2F %3F %40 %21 %24 %27 %28 %29 %2A %2C %3B` in the URL are decoded before signing. */
+  readonly urlUnescape?: boolean;
   /** Header of the `{id}` part. */
   readonly idHeader?: string;
   /** A second, signed timestamp in the JSON body that must also be recent (Linear's `webhookTimestamp`, ms). */
@@ -152,6 +154,12 @@ function keyCache(secretFormat: HmacRow['secretFormat']): (secret: string) => Ke
   };
 }
 
+const reserved = /%(3A|2F|3F|40|21|24|27|28|29|2A|2C|3B)/gi;
+const unescapeReserved = (url: string) =>
+  url.includes('%')
+    ? url.replace(reserved, (_m, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)))
+    : url;
+
 const missing: PresetVerdict = { ok: false, reason: 'missing' };
 const mismatch: PresetVerdict = { ok: false, reason: 'mismatch' };
 
@@ -168,6 +176,7 @@ export function hmacPreset(row: HmacRow): Preset {
   if (parts.some((p) => 'field' in p && p.field === 'id') && !idHeader)
     throw new Error(`preset ${row.name}: {id} needs idHeader`);
 
+  const urlOf = row.urlUnescape ? unescapeReserved : (url: string) => url;
   const digest = (secret: string, input: PresetInput, timestamp: string, id: string) => {
     const mac = createHmac(row.algorithm, keyOf(secret));
     for (const part of parts) {
@@ -175,7 +184,7 @@ export function hmacPreset(row: HmacRow): Preset {
       else if (part.field === 'body') mac.update(input.body);
       else if (part.field === 'timestamp') mac.update(timestamp);
       else if (part.field === 'id') mac.update(id);
-      else if (part.field === 'url') mac.update(input.url);
+      else if (part.field === 'url') mac.update(urlOf(input.url));
       else mac.update(input.method);
     }
     return mac.digest(row.encoding);
