@@ -13,8 +13,11 @@ import type { Preset, PresetInput } from './types.js';
  * The body must be parsed before it is verified: only JSON and urlencoded forms are read, and only
  * within `server.bodyLimit` (the body was bounded when it was read). Multipart posts (stored
  * messages, routes) carry no webhook signature of this form and are refused.
- * Window: 300 s on the signed timestamp, as the other presets; Mailgun asks receivers to refuse
- * reused tokens, which the dedupe key does for a redelivery (`event-data.id`, else the token).
+ * Window: 300 s on the signed timestamp, as the other presets.
+ *
+ * The signature covers only timestamp + token, not `event-data`: a captured request could be replayed
+ * with another body inside the window. Mailgun asks receivers to refuse a token seen before, so the
+ * token is the dedupe key: a replay, whatever its body, finds the first job and makes none.
  */
 const toleranceSec = 300;
 
@@ -73,9 +76,7 @@ export const mailgun: Preset = {
     return ok ? verified : mismatch;
   },
   deliveryKey: (_input, payload) =>
-    textOf(fieldOf(fieldOf(payload, 'event-data'), 'id')) ??
-    textOf(fieldOf(fieldOf(payload, 'signature'), 'token')) ??
-    textOf(fieldOf(payload, 'token')),
+    textOf(fieldOf(fieldOf(payload, 'signature'), 'token')) ?? textOf(fieldOf(payload, 'token')),
   eventName: (_input, payload) =>
     textOf(fieldOf(fieldOf(payload, 'event-data'), 'event')) ?? textOf(fieldOf(payload, 'event')),
 };
