@@ -1,9 +1,11 @@
 import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { sign as octokitSign } from '@octokit/webhooks-methods';
 import Stripe from 'stripe';
 import { Webhook as SvixWebhook } from 'svix';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventId } from '../src/queue/envelope.js';
+import { presets } from '../src/verify/presets/index.js';
 import { startTestRelay, type TestRelay } from './support/relay.js';
 
 /**
@@ -560,5 +562,15 @@ describe('sender presets: around the table', () => {
     const flat = entries.map(([, fields]) => fields.join(' ')).join('\n');
     expect(flat).toContain(`${publicUrl}/webhook/presets/square`);
     expect(flat).not.toContain(plain);
+  });
+
+  it('docs/channels/webhook.md has a table row for every preset', () => {
+    const doc = readFileSync(new URL('../docs/channels/webhook.md', import.meta.url), 'utf8');
+    const rows = doc.split('\n').filter((line) => line.startsWith('| `'));
+    for (const name of presets.keys())
+      expect(
+        rows.some((row) => row.split('|')[1]?.includes(`\`${name}\``)),
+        name,
+      ).toBe(true);
   });
 });

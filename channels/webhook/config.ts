@@ -32,25 +32,37 @@ const standardAuth = z.strictObject({
 });
 const noneAuth = z.strictObject({ scheme: z.literal('none') });
 
-/** A sender preset (`scheme: stripe`, …): `secrets` for the shared-secret family, `publicKey` for signature keys. */
-function presetAuth(preset: Preset) {
-  const credential =
-    preset.needs === 'secrets'
-      ? secretFields('secrets')
-      : {
-          publicKey: z
-            .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
-            .describe("the sender's public key (hex), or a list during a rotation"),
-        };
-  const field = preset.needs === 'secrets' ? 'secrets' : 'publicKey';
-  return z
-    .strictObject({ scheme: z.literal(preset.name), ...credential })
-    .describe(`sender preset: verified as ${preset.doc} says`)
-    .meta(
-      field === 'secrets'
-        ? { anyOf: [{ required: ['secrets'] }, { required: ['secretsFile'] }] }
-        : { required: ['publicKey'] },
-    );
+/**
+ * Sender presets (`scheme: stripe`, …), one schema per credential kind: `secrets` for the
+ * shared-secret family, `publicKey` for senders that sign with a private key (Discord).
+ */
+function presetAuths() {
+  const named = (needs: Preset['needs']) =>
+    [...presets.values()].filter((p) => p.needs === needs).map((p) => p.name) as [string, ...string[]];
+  const bySecret = named('secrets');
+  const byKey = named('publicKey');
+  return [
+    ...(bySecret.length > 0
+      ? [
+          z
+            .strictObject({ scheme: z.enum(bySecret), ...secretFields('secrets') })
+            .describe('a sender preset verified with a shared secret, as the sender documents')
+            .meta({ anyOf: [{ required: ['secrets'] }, { required: ['secretsFile'] }] }),
+        ]
+      : []),
+    ...(byKey.length > 0
+      ? [
+          z
+            .strictObject({
+              scheme: z.enum(byKey),
+              publicKey: z
+                .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+                .describe("the sender's public key, or a list during a rotation"),
+            })
+            .describe("a sender preset verified with the sender's public key"),
+        ]
+      : []),
+  ];
 }
 
 /** A verified preset trigger: the preset and its credentials, resolved once at load. */
@@ -70,14 +82,10 @@ type NoneAuth = z.output<typeof noneAuth>;
 const schemes = `hmac-sha256, token, standard-webhooks, a sender preset (${presetNames.join(', ')}), or none to accept unsigned requests`;
 
 const auth = z
-  .discriminatedUnion(
-    'scheme',
-    [hmacAuth, tokenAuth, standardAuth, noneAuth, ...[...presets.values()].map(presetAuth)],
-    {
-      error: (issue) =>
-        issue.input === undefined ? `required: set auth.scheme to ${schemes}` : `must be one of ${schemes}`,
-    },
-  )
+  .discriminatedUnion('scheme', [hmacAuth, tokenAuth, standardAuth, noneAuth, ...presetAuths()], {
+    error: (issue) =>
+      issue.input === undefined ? `required: set auth.scheme to ${schemes}` : `must be one of ${schemes}`,
+  })
   .transform((a, ctx): HmacAuth | TokenAuth | StandardAuth | NoneAuth | PresetAuth => {
     const preset = presets.get(a.scheme);
     if (preset) return resolvePreset(preset, a, ctx);
@@ -134,15 +142,8 @@ function genericHmacRow(a: z.output<typeof hmacAuth>): HmacRow {
 
 function resolvePreset(preset: Preset, a: Record<string, unknown>, ctx: IssueSink): PresetAuth {
   if (preset.needs === 'publicKey') {
-    const key = a.publicKey as string | string[] | undefined;
-    if (key === undefined)
-      ctx.addIssue({
-        code: 'custom',
-        message: `required for scheme ${preset.name}`,
-        path: ['publicKey'],
-        input: undefined,
-      });
-    const publicKeys = typeof key === 'string' ? [key] : (key ?? []);
+    const key = a.publicKey as string | string[];
+    const publicKeys = typeof key === 'string' ? [key] : key;
     for (const k of publicKeys) {
       try {
         preset.assertPublicKey?.(k);
