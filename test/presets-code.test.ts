@@ -5,6 +5,7 @@ import twilioLib from 'twilio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventId } from '../src/queue/envelope.js';
 import { startTestRelay, type TestRelay } from './support/relay.js';
+import { until } from './support/until.js';
 
 /**
  * The presets written as code (discord, sendgrid, twilio, mailgun) and the handshakes of zoom, twitch
@@ -16,6 +17,7 @@ const now = 1_800_000_000_000;
 const nowSec = now / 1000;
 const publicUrl = 'https://relay.example.com';
 const secret = 'code-presets-secret-0123456789';
+const adminToken = 'admin-token-for-code-presets';
 const hmac = (alg: 'sha256', key: string, text: string, enc: 'hex' | 'base64' = 'hex') =>
   createHmac(alg, key).update(text).digest(enc);
 
@@ -32,6 +34,7 @@ beforeAll(async () => {
   t = await startTestRelay(
     {
       publicUrl,
+      admin: { token: adminToken },
       server: { rateLimit: { enabled: false } },
       channels: {
         webhook: [
@@ -334,5 +337,46 @@ describe('handshakes', () => {
       'x-dropbox-signature': hmac('sha256', secret, body),
     };
     expect((await t.post('/webhook/code/dropbox', body, signed)).status).toBe(202);
+  });
+});
+
+describe('run-time triggers', () => {
+  const put = (id: string, body: object) =>
+    fetch(`${t.opsUrl}/admin/triggers/${id}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+
+  it('a discord trigger created at run time verifies with its public key; a key that is none is refused', async () => {
+    expect((await put('rt/bad-key', { scheme: 'discord', secret: 'not-a-key' })).status).toBe(400);
+    expect((await put('rt/discord', { scheme: 'discord', secret: edHex })).status).toBe(201);
+    const body = JSON.stringify({ id: '1100000000000000099', type: 2, token: 'tok', application_id: 'app' });
+    const h = {
+      'content-type': 'application/json',
+      'x-signature-ed25519': sign(null, Buffer.from(String(nowSec) + body), ed.privateKey).toString('hex'),
+      'x-signature-timestamp': String(nowSec),
+    };
+    const res = await until(async () => {
+      const r = await t.post('/webhook/rt/discord', body, h);
+      return r.status === 404 ? undefined : r;
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ type: 5 });
+    expect((await t.post('/webhook/rt/discord', body, { ...h, 'x-signature-timestamp': '1' })).status).toBe(
+      401,
+    );
+  });
+
+  it('a twilio trigger created at run time signs over publicUrl + path', async () => {
+    expect((await put('rt/twilio', { scheme: 'twilio', secret })).status).toBe(201);
+    const params = { MessageSid: 'SM99', SmsStatus: 'received' };
+    const signature = twilioLib.getExpectedTwilioSignature(secret, `${publicUrl}/webhook/rt/twilio`, params);
+    const headers = { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature };
+    const res = await until(async () => {
+      const r = await t.post('/webhook/rt/twilio', new URLSearchParams(params).toString(), headers);
+      return r.status === 404 ? undefined : r;
+    });
+    expect(res.status).toBe(202);
   });
 });
