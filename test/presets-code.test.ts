@@ -349,7 +349,7 @@ describe('run-time triggers', () => {
     });
 
   it('a discord trigger created at run time verifies with its public key; a key that is none is refused', async () => {
-    expect((await put('rt/bad-key', { scheme: 'discord', secret: 'not-a-key' })).status).toBe(400);
+    expect((await put('rt/bad-key', { scheme: 'discord', secret: 'z'.repeat(64) })).status).toBe(400);
     expect((await put('rt/discord', { scheme: 'discord', secret: edHex })).status).toBe(201);
     const body = JSON.stringify({ id: '1100000000000000099', type: 2, token: 'tok', application_id: 'app' });
     const h = {
