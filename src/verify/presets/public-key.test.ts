@@ -2,6 +2,8 @@ import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { EventWebhook } from '@sendgrid/eventwebhook';
 import { verifyKey } from 'discord-interactions';
 import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../config/load.js';
+import { ConfigError } from '../../errors.js';
 import { discord } from './discord.js';
 import { sendgrid } from './sendgrid.js';
 import type { PresetInput } from './types.js';
@@ -245,5 +247,42 @@ describe('sendgrid', () => {
     expect(sendgrid.eventName(input({}, body), payload)).toBe('delivered,open');
     expect(sendgrid.eventName(input({}, body), [payload[0], payload[0]])).toBe('delivered');
     expect(sendgrid.deliveryKey(input({}, body), [{ event: 'open' }])).toBeUndefined();
+  });
+});
+
+describe('public keys in the config', () => {
+  const config = (scheme: string, publicKey: unknown) => ({
+    channels: { webhook: [{ group: 'g', trigger: 't', auth: { scheme, publicKey } }] },
+  });
+  const problems = (raw: unknown): readonly string[] => {
+    try {
+      parseConfig(raw, {});
+    } catch (err) {
+      if (err instanceof ConfigError) return err.problems;
+      throw err;
+    }
+    return [];
+  };
+
+  it('takes a hex Ed25519 key for discord and a base64 or PEM P-256 key for sendgrid', () => {
+    const ed = generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }).x ?? '';
+    expect(problems(config('discord', Buffer.from(ed, 'base64url').toString('hex')))).toEqual([]);
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
+    expect(
+      problems(config('sendgrid', ec.export({ format: 'der', type: 'spki' }).toString('base64'))),
+    ).toEqual([]);
+    expect(problems(config('sendgrid', ec.export({ format: 'pem', type: 'spki' })))).toEqual([]);
+  });
+
+  it('refuses at load a key that cannot be one, saying what a key looks like', () => {
+    expect(problems(config('discord', ['ab'.repeat(32), 'xyz']))).toEqual([
+      'channels.webhook.0.auth.publicKey: must be an Ed25519 public key: 64 hex characters',
+    ]);
+    const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey;
+    expect(
+      problems(config('sendgrid', p384.export({ format: 'der', type: 'spki' }).toString('base64'))),
+    ).toEqual([
+      'channels.webhook.0.auth.publicKey: must be an ECDSA P-256 public key: base64 (MFkwEwYHKoZIzj0CAQYI…) or PEM',
+    ]);
   });
 });
