@@ -3,6 +3,8 @@ import { EventWebhook } from '@sendgrid/eventwebhook';
 import { verifyKey } from 'discord-interactions';
 import twilioLib from 'twilio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { webhookAccount } from '../channels/webhook/config.js';
+import { signWebhook } from '../channels/webhook/verify.js';
 import { eventId } from '../src/queue/envelope.js';
 import { startTestRelay, type TestRelay } from './support/relay.js';
 import { until } from './support/until.js';
@@ -206,6 +208,17 @@ describe('twilio', () => {
         )
       ).status,
     ).toBe(401);
+  });
+
+  it('relay sign makes a request the twilio trigger accepts', async () => {
+    const account = webhookAccount.parse({
+      group: 'code',
+      trigger: 'twilio',
+      auth: { scheme: 'twilio', secrets: [secret] },
+    });
+    const signed = signWebhook(account, Buffer.from('MessageSid=SM7&SmsStatus=received'), now, publicUrl);
+    const res = await t.post(signed.path, 'MessageSid=SM7&SmsStatus=received', signed.headers);
+    expect(res.status).toBe(202);
   });
 
   it('refuses a wrong URL (and logs the URL it checked), a tampered parameter, a missing signature', async () => {

@@ -24,14 +24,17 @@ export function twilioParams(form: string): TwilioParams {
   return params;
 }
 
-/** The text Twilio signs: the URL, then every name followed by its value, names and values sorted. */
-export function twilioSignedText(url: string, params: TwilioParams): string {
-  let text = url;
+/** What Twilio signs after the URL: every name followed by its value, names and values sorted. */
+export function twilioParamText(params: TwilioParams): string {
+  let text = '';
   for (const name of [...params.keys()].sort()) {
     for (const value of [...new Set(params.get(name))].sort()) text += name + value;
   }
   return text;
 }
+
+const hmacOf = (algorithm: 'sha1' | 'sha256', token: string, url: string, paramText: string) =>
+  createHmac(algorithm, token).update(url, 'utf8').update(paramText, 'utf8').digest('base64');
 
 /** `sha1` or `sha256` from the SharedKey settings header (absent: the auth token's SHA-1); undefined when unknown. */
 export function twilioAlgorithm(settings: string | undefined): 'sha1' | 'sha256' | undefined {
@@ -54,7 +57,7 @@ export function signTwilio(
   params: TwilioParams,
   algorithm: 'sha1' | 'sha256' = 'sha1',
 ): string {
-  return createHmac(algorithm, token).update(twilioSignedText(url, params), 'utf8').digest('base64');
+  return hmacOf(algorithm, token, url, twilioParamText(params));
 }
 
 /** The hex SHA-256 a JSON request's URL carries as `bodySHA256`. */
@@ -87,10 +90,11 @@ export function verifyTwilio(
   algorithm: 'sha1' | 'sha256',
 ): boolean {
   const provided = Buffer.from(signature);
+  const paramText = twilioParamText(params);
   let ok = false;
   for (const token of tokens) {
     for (const variant of twilioUrlVariants(url)) {
-      const expected = Buffer.from(signTwilio(token, variant, params, algorithm));
+      const expected = Buffer.from(hmacOf(algorithm, token, variant, paramText));
       if (expected.length === provided.length && timingSafeEqual(expected, provided)) ok = true;
     }
   }
