@@ -46,12 +46,25 @@ const ed25519Hex = generateKeyPairSync('ed25519')
   .publicKey.export({ format: 'der', type: 'spki' })
   .subarray(-32)
   .toString('hex');
+const p256Base64 = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  .publicKey.export({ format: 'der', type: 'spki' })
+  .toString('base64');
+/** A public key of the kind the preset takes (Ed25519 for Discord, P-256 for SendGrid). */
+const keyFor = (p: typeof presets extends ReadonlyMap<string, infer P> ? P : never) =>
+  [ed25519Hex, p256Base64].find((key) => {
+    try {
+      p.assertPublicKey?.(key);
+      return true;
+    } catch {
+      return false;
+    }
+  });
 const presetTriggers = [...presets.values()].map((p) => ({
   group: 'preset',
   trigger: p.name,
   auth: {
     scheme: p.name,
-    ...(p.needs === 'secrets' ? { secrets: ['conformance-secret-0123456789'] } : { publicKey: ed25519Hex }),
+    ...(p.needs === 'secrets' ? { secrets: ['conformance-secret-0123456789'] } : { publicKey: keyFor(p) }),
   },
 }));
 

@@ -9,6 +9,7 @@ import type { Preset } from './types.js';
  */
 type Extend = (row: Preset) => Preset;
 
+// `headers` is read by the host's reply writer (IngressReply); Reply itself does not name it.
 const text = (body: string, headers?: Record<string, string>): Reply =>
   ({ status: 200, contentType: 'text/plain', body, ...(headers ? { headers } : {}) }) as Reply;
 

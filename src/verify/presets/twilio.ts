@@ -51,8 +51,9 @@ export const twilio: Preset = {
   },
   deliveryKey: (input) => headerOf(input, 'i-twilio-idempotency-token'),
   eventName: (_input, payload) => eventName(payload),
-  /** Signs `body` as form parameters, as Twilio's SMS and voice webhooks send them. */
+  /** Signs `body` as form parameters, as Twilio's SMS and voice webhooks send them (hence the content type). */
   sign: (creds, body, _nowMs, url) => ({
+    'content-type': 'application/x-www-form-urlencoded',
     'x-twilio-signature': signTwilio(creds.secrets[0] ?? '', url, twilioParams(body.toString('utf8'))),
   }),
 };
