@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventId } from '../src/queue/envelope.js';
 import { presets } from '../src/verify/presets/index.js';
 import { startTestRelay, type TestRelay } from './support/relay.js';
+import { until } from './support/until.js';
 
 /**
  * Sender presets, one table row each. Requests are made by the sender's own library where it has
@@ -17,6 +18,7 @@ import { startTestRelay, type TestRelay } from './support/relay.js';
 const now = 1_800_000_000_000;
 const nowSec = now / 1000;
 const publicUrl = 'https://relay.example.com/base';
+const adminToken = 'admin-token-for-presets-01';
 const stripe = new Stripe('sk_test_presets');
 
 const mac = (alg: 'sha1' | 'sha256', secret: string, content: string, enc: 'hex' | 'base64') =>
@@ -456,6 +458,7 @@ beforeAll(async () => {
   t = await startTestRelay(
     {
       publicUrl,
+      admin: { token: adminToken },
       // Every refused case below fails authentication from one client on purpose.
       server: { rateLimit: { enabled: false } },
       channels: {
@@ -572,5 +575,34 @@ describe('sender presets: around the table', () => {
         rows.some((row) => row.split('|')[1]?.includes(`\`${name}\``)),
         name,
       ).toBe(true);
+  });
+
+  it('run-time triggers take a preset and the sender-given secret (PUT /admin/triggers)', async () => {
+    const putTrigger = (body: object) =>
+      fetch(`${t.opsUrl}/admin/triggers/rt/stripe`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const noSecret = await putTrigger({ scheme: 'stripe' });
+    expect(noSecret.status).toBe(400);
+    const secret = 'whsec_runtime_stripe_0123456789';
+    expect((await putTrigger({ scheme: 'stripe', secret })).status).toBe(201);
+    const body = '{"id":"evt_rt","type":"invoice.paid"}';
+    const header = stripe.webhooks.generateTestHeaderString({ payload: body, secret, timestamp: nowSec });
+    const send = () =>
+      t.post('/webhook/rt/stripe', body, { 'content-type': 'application/json', 'stripe-signature': header });
+    const res = await until(async () => {
+      const r = await send();
+      return r.status === 202 ? r : undefined;
+    });
+    const [id] = ((await res.json()) as { ids: string[] }).ids;
+    expect(id).toBe(eventId('webhook', 'rt/stripe', 'evt_rt'));
+    expect((await t.queue().getJob(id as string))?.data.senderevent).toBe('invoice.paid');
+    const tampered = await t.post('/webhook/rt/stripe', body.replace('rt', 'xx'), {
+      'content-type': 'application/json',
+      'stripe-signature': header,
+    });
+    expect(tampered.status).toBe(401);
   });
 });

@@ -84,7 +84,9 @@ const schemes = `hmac-sha256, token, standard-webhooks, a sender preset (${prese
 const auth = z
   .discriminatedUnion('scheme', [hmacAuth, tokenAuth, standardAuth, noneAuth, ...presetAuths()], {
     error: (issue) =>
-      issue.input === undefined ? `required: set auth.scheme to ${schemes}` : `must be one of ${schemes}`,
+      issue.input === undefined
+        ? 'required: set auth.scheme to hmac-sha256, token, standard-webhooks, a sender preset such as github or stripe (docs/channels/webhook.md lists them), or none to accept unsigned requests'
+        : `must be one of ${schemes}`,
   })
   .transform((a, ctx): HmacAuth | TokenAuth | StandardAuth | NoneAuth | PresetAuth => {
     const preset = presets.get(a.scheme);

@@ -92,6 +92,10 @@ export function toAccount(
   if (record.scheme === 'token') auth.token = values;
   if (record.scheme === 'token' && record.header !== undefined) auth.header = record.header;
   const preset = presets.get(record.scheme);
+  if (preset && values.length === 0)
+    throw new Error(
+      `scheme ${preset.name} verifies with the ${preset.needs === 'secrets' ? 'secret' : 'public key'} the sender gives you: pass it as secret (relay triggers create --secret)`,
+    );
   if (preset) auth[preset.needs] = values;
   if (record.scheme === 'hmac-sha256' || record.scheme === 'standard-webhooks') auth.secrets = values;
   if (record.scheme === 'hmac-sha256') {
