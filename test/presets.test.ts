@@ -567,6 +567,12 @@ describe('sender presets: around the table', () => {
     expect(flat).not.toContain(plain);
   });
 
+  it('never writes a preset secret to the logs', () => {
+    const text = t.logs.join('\n');
+    expect(t.logs.length).toBeGreaterThan(50);
+    for (const c of cases) expect(text).not.toContain(c.secret);
+  });
+
   it('docs/channels/webhook.md has a table row for every preset', () => {
     const doc = readFileSync(new URL('../docs/channels/webhook.md', import.meta.url), 'utf8');
     const rows = doc.split('\n').filter((line) => line.startsWith('| `'));
