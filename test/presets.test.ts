@@ -6,7 +6,8 @@ import { Webhook as SvixWebhook } from 'svix';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventId } from '../src/queue/envelope.js';
 import { presets } from '../src/verify/presets/index.js';
-import { startTestRelay, type TestRelay } from './support/relay.js';
+import { runRelay, writeConfig } from './support/process.js';
+import { redisUrl, startTestRelay, type TestRelay } from './support/relay.js';
 import { until } from './support/until.js';
 
 /**
@@ -205,7 +206,7 @@ const cases: readonly Case[] = [
     secret: plain,
     send: (id, atSec, { secret }) => {
       const body = '{"type":"zen:event-type:ticket.created","detail":{"id":"35436"}}';
-      const ts = iso(atSec);
+      const ts = iso(atSec).replace('.000Z', 'Z'); // as Zendesk writes it: 2021-03-25T05:09:27Z
       return {
         body,
         headers: {
@@ -567,6 +568,12 @@ describe('sender presets: around the table', () => {
     expect(flat).not.toContain(plain);
   });
 
+  it('never writes a preset secret to the logs', () => {
+    const text = t.logs.join('\n');
+    expect(t.logs.length).toBeGreaterThan(50);
+    for (const c of cases) expect(text).not.toContain(c.secret);
+  });
+
   it('docs/channels/webhook.md has a table row for every preset', () => {
     const doc = readFileSync(new URL('../docs/channels/webhook.md', import.meta.url), 'utf8');
     const rows = doc.split('\n').filter((line) => line.startsWith('| `'));
@@ -604,5 +611,36 @@ describe('sender presets: around the table', () => {
       'stripe-signature': header,
     });
     expect(tampered.status).toBe(401);
+  });
+
+  it('relay triggers create --scheme <preset> --secret: the CLI stores it, the running relay verifies with it', async () => {
+    const config = writeConfig({ redis: { url: redisUrl, prefix: t.prefix }, publicUrl });
+    const secret = 'whsec_cli_stripe_0123456789';
+    const created = runRelay([
+      'triggers',
+      'create',
+      'cli/stripe',
+      '--scheme',
+      'stripe',
+      '--secret',
+      secret,
+      '--config',
+      config,
+    ]);
+    expect(created.status).toBe(0);
+    expect(created.stdout).toContain('the stripe sender signs each request');
+    expect(created.stdout).not.toContain(secret);
+    const refused = runRelay(['triggers', 'create', 'cli/bare', '--scheme', 'stripe', '--config', config]);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain('pass it as secret (relay triggers create --secret)');
+    const body = '{"id":"evt_cli","type":"invoice.paid"}';
+    const header = stripe.webhooks.generateTestHeaderString({ payload: body, secret, timestamp: nowSec });
+    await until(async () => {
+      const r = await t.post('/webhook/cli/stripe', body, {
+        'content-type': 'application/json',
+        'stripe-signature': header,
+      });
+      return r.status === 202;
+    });
   });
 });

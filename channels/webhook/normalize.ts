@@ -38,10 +38,11 @@ export function normalizeWebhook(
   const input = preset ? presetInput(req, '') : undefined;
   return {
     type: 'webhook.received',
-    // Standard Webhooks' id, or the sender's Idempotency-Key: a redelivery makes no new job.
+    // Standard Webhooks' id (or Svix's), or the sender's Idempotency-Key: a redelivery makes no new job.
     key:
       (input && preset?.deliveryKey(input, payload)) ??
       header(req, 'webhook-id') ??
+      header(req, 'svix-id') ??
       header(req, 'idempotency-key'),
     senderevent: input && preset?.eventName(input, payload),
     payload,

@@ -131,7 +131,7 @@ function parseSignatures(format: SignatureFormat, value: string, into: string[])
 }
 
 function secondsOf(value: string, unit: 's' | 'ms' | 'iso'): string | undefined {
-  if (unit === 's') return value;
+  if (unit === 's' || (unit === 'iso' && /^\d{1,12}$/.test(value))) return value;
   const ms = unit === 'ms' ? (/^\d{1,15}$/.test(value) ? Number(value) : Number.NaN) : Date.parse(value);
   return Number.isFinite(ms) ? String(Math.round(ms / 1000)) : undefined;
 }
