@@ -115,7 +115,9 @@ export function signWebhook(
   const auth = account.auth;
   if (isPresetAuth(auth)) {
     if (!auth.preset.sign)
-      throw new Error(`scheme ${auth.scheme}: only the sender can sign (it holds the private key)`);
+      throw new Error(
+        `scheme ${auth.scheme}: only the sender can sign (it holds the private key, or the proof lives in the body it writes)`,
+      );
     const url = `${publicUrl?.replace(/\/$/, '') ?? 'http://localhost'}${path}`;
     return {
       method: 'POST',
