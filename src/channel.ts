@@ -30,6 +30,8 @@ export interface Reply {
   readonly contentType?: string;
   /** A string is sent as is; anything else as JSON. */
   readonly body?: unknown;
+  /** Extra response headers (Dropbox's challenge: `X-Content-Type-Options: nosniff`). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** Best-effort view of a chat or mail message, always derived from the payload. */

@@ -9,9 +9,12 @@ import type { Preset } from './types.js';
  */
 type Extend = (row: Preset) => Preset;
 
-// `headers` is read by the host's reply writer (IngressReply); Reply itself does not name it.
-const text = (body: string, headers?: Record<string, string>): Reply =>
-  ({ status: 200, contentType: 'text/plain', body, ...(headers ? { headers } : {}) }) as Reply;
+const text = (body: string, headers?: Record<string, string>): Reply => ({
+  status: 200,
+  contentType: 'text/plain',
+  body,
+  ...(headers ? { headers } : {}),
+});
 
 /**
  * Zoom `endpoint.url_validation` (https://developers.zoom.us/docs/api/webhooks/#validate-your-webhook-endpoint):
