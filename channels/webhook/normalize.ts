@@ -6,16 +6,26 @@ import { presetInput } from './verify.js';
 /** Never copied into `data.headers`: credentials, signatures, and anything named like one. */
 const secretHeader = /authorization|cookie|token|secret|signature|api-?key/i;
 
+/** The headers that carry a trigger's proof (the configured signature header, a preset's), lower-cased once per trigger. */
+const proofHeaders = new WeakMap<WebhookAccount['auth'], readonly string[]>();
+function proofHeadersOf(auth: WebhookAccount['auth']): readonly string[] {
+  let names = proofHeaders.get(auth);
+  if (!names) {
+    names = isPresetAuth(auth)
+      ? auth.preset.headers.map((h) => h.toLowerCase())
+      : auth.scheme === 'hmac-sha256'
+        ? [auth.headerLower]
+        : [];
+    proofHeaders.set(auth, names);
+  }
+  return names;
+}
+
 export function keptHeaders(req: InboundRequest, account: WebhookAccount): Record<string, string> {
   const kept: Record<string, string> = {};
-  const auth = account.auth;
-  const proofHeaders = isPresetAuth(auth)
-    ? auth.preset.headers.map((h) => h.toLowerCase())
-    : auth.scheme === 'hmac-sha256'
-      ? [auth.headerLower]
-      : [];
+  const proof = proofHeadersOf(account.auth);
   for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined || proofHeaders.includes(name) || secretHeader.test(name)) continue;
+    if (value === undefined || proof.includes(name) || secretHeader.test(name)) continue;
     kept[name] = Array.isArray(value) ? value.join(', ') : value;
   }
   return kept;
