@@ -215,6 +215,7 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
     log,
     requestLog: requestLogger(log),
     now,
+    publicUrl: config.publicUrl,
     bodyLimit: config.server.bodyLimit,
     accounts: (channel, id) =>
       index.get(channel.name)?.get(id) ??

@@ -31,8 +31,9 @@ export function signCommand(target: string, flags: { config?: string; data?: str
       );
     }
     if (!entry.channel.sign) throw new RelayError('bad_flag', `channel ${channelName} cannot sign requests`);
-    const signed = entry.channel.sign(account, body, Date.now());
     const base = (flags.url ?? `http://127.0.0.1:${config.server.port}`).replace(/\/$/, '');
+    // Senders that sign the URL sign the one the relay checks: publicUrl, else the URL posted to.
+    const signed = entry.channel.sign(account, body, Date.now(), config.publicUrl ?? base);
     const parts = [`curl -i -X ${signed.method} ${shellQuote(base + signed.path)}`];
     for (const [name, value] of Object.entries(signed.headers))
       parts.push(`-H ${shellQuote(`${name}: ${value}`)}`);

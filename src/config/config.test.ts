@@ -93,7 +93,7 @@ describe('validation', () => {
         'server.bodyLimit: must be a size such as 1mb, 512kb or 65536',
         'queue.attempts: Too small: expected number to be >=1',
         expect.stringMatching(/^\(top level\): Unrecognized key: "surprise"/),
-        'channels.webhook.0.auth: required: set auth.scheme to hmac-sha256, token, standard-webhooks (or none to accept unsigned requests)',
+        'channels.webhook.0.auth: required: set auth.scheme to hmac-sha256, token, standard-webhooks, a sender preset such as github or stripe (docs/channels/webhook.md lists them), or none to accept unsigned requests',
         'channels.webhook.1.group: must be 1-64 of A-Z a-z 0-9 _ -',
         'channels.webhook.2.auth.secrets: required (or secretsFile)',
         expect.stringMatching(/^channels\.webhook\.3\.auth: Unrecognized key: "tokne"/),

@@ -194,6 +194,12 @@ const route = z.strictObject({
       account: z.string().optional(),
       type: z.string().optional().describe('an event type, or a prefix ending in * such as slack.*'),
       trigger: z.string().optional().describe('generic triggers: group/trigger'),
+      senderevent: z
+        .string()
+        .optional()
+        .describe(
+          "a sender preset's event name (push, invoice.paid), or a prefix ending in * such as invoice.*",
+        ),
     })
     .prefault({}),
   queues: z.array(queueName).min(1),

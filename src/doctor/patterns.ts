@@ -143,6 +143,27 @@ export function secretMismatch(records: readonly Rejection[], ctx: PatternContex
   return out;
 }
 
+/**
+ * Bad signatures from a sender that signs the URL (Twilio, Square, HubSpot): the rejection names
+ * the URL the relay checked, and the usual cause is that it is not the one the sender posted to.
+ */
+export function signedUrlMismatch(records: readonly Rejection[]): Finding[] {
+  const out: Finding[] = [];
+  const bad = records.filter((r) => r.reason === 'bad_signature' && typeof r.detail?.url === 'string');
+  for (const [key, group] of groupBy(bad, keyOf)) {
+    if (group.length < minRepeats) continue;
+    const url = (group[group.length - 1] as Rejection).detail?.url as string;
+    out.push(
+      finding(
+        'problem',
+        `rejections ${key}`,
+        `${plural(group.length, 'signature')} over the URL failed; the relay checked ${url}: if the sender posts to another URL, set publicUrl to the public base the sender uses, and make the proxy pass X-Forwarded-Proto and X-Forwarded-Host (or the original Host) unchanged`,
+      ),
+    );
+  }
+  return out;
+}
+
 /** Edit distance, for "did you mean". */
 function distance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
@@ -197,6 +218,7 @@ export function diagnoseRejections(records: readonly Rejection[], ctx: PatternCo
     ...strippedHeaders(records, ctx),
     ...clockSkew(records),
     ...secretMismatch(records, ctx),
+    ...signedUrlMismatch(records),
     ...reEncodedBodies(records),
     ...unknownAccounts(records, ctx),
     ...oversizedBodies(records),

@@ -26,6 +26,8 @@ export interface IngressDeps {
   readonly requestLog?: Logger;
   readonly accounts: AccountLookup;
   readonly bodyLimit: number;
+  /** `publicUrl` from the config, handed to routes (`RouteContext.publicUrl`). */
+  readonly publicUrl?: string | undefined;
   now(): number;
   /** Appends to a loop's inbox (`RouteContext.notifyLoop`); absent: routes cannot reach loops. */
   notifyLoop?(channel: string, account: string, loop: string, message: string): Promise<void>;
@@ -122,6 +124,7 @@ export async function handleInbound(
   const notify = deps.notifyLoop;
   const ctx: RouteContext = {
     now: deps.now,
+    publicUrl: deps.publicUrl,
     log: deps.log,
     reject,
     ...(notify
@@ -143,6 +146,7 @@ export async function handleInbound(
       method: incoming.method,
       path: incoming.path,
       query: incoming.query,
+      ...(incoming.stream.url ? { target: incoming.stream.url } : {}),
       headers,
       body,
       mediaType: mediaTypeOf(headers['content-type']),
@@ -174,7 +178,9 @@ export async function handleInbound(
     } else if (err instanceof RejectedError) {
       outcome = err.reason;
       reject(err.reason, err.detail ? { ...err.detail } : undefined);
-      reply = errorReply(err.status, err.message);
+      // A route that refuses a method per account (webhook GET, Dropbox only) says which it allows.
+      const allow = err.reason === 'method_not_allowed' ? err.detail?.allow : undefined;
+      reply = errorReply(err.status, err.message, typeof allow === 'string' ? { allow } : undefined);
     } else if (err instanceof OverCapacity) {
       outcome = 'over_capacity';
       deps.metrics.requests.inc({ channel: channel.name, outcome });

@@ -1,14 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { type WebhookAccount, webhookAccount } from '../../channels/webhook/config.js';
+import { isPresetAuth, type WebhookAccount, webhookAccount } from '../../channels/webhook/config.js';
 import { name, queueName } from '../config/fields.js';
+import { presetNames, presets } from '../verify/presets/index.js';
 
 /**
  * A generic trigger created at run time: kept in Redis as JSON, turned into the very account object
  * the config would give (parsed by the webhook channel's own schema), so verification is the channel's.
  */
-export const schemes = ['standard-webhooks', 'hmac-sha256', 'token', 'none'] as const;
-export type Scheme = (typeof schemes)[number];
+export const schemes = ['standard-webhooks', 'hmac-sha256', 'token', 'none', ...presetNames] as [
+  string,
+  ...string[],
+];
+/** A generic scheme or a sender preset's name (`stripe`). */
+export type Scheme = string;
 
 export interface StoredSecret {
   readonly value: string;
@@ -64,7 +69,8 @@ export function parseTriggerId(id: string): { group: string; trigger: string } |
  * the others base64url, safe in a header.
  */
 export function generateSecret(scheme: Scheme): string | undefined {
-  if (scheme === 'none') return undefined;
+  // A sender preset's secret (or public key) comes from the sender: `--secret` gives it.
+  if (scheme === 'none' || presets.has(scheme)) return undefined;
   const bytes = randomBytes(32);
   return scheme === 'standard-webhooks' ? `whsec_${bytes.toString('base64')}` : bytes.toString('base64url');
 }
@@ -84,6 +90,13 @@ export function toAccount(
   const values = secrets.map((s) => s.value);
   const auth: Record<string, unknown> = { scheme: record.scheme };
   if (record.scheme === 'token') auth.token = values;
+  if (record.scheme === 'token' && record.header !== undefined) auth.header = record.header;
+  const preset = presets.get(record.scheme);
+  if (preset && values.length === 0)
+    throw new Error(
+      `scheme ${preset.name} verifies with the ${preset.needs === 'secrets' ? 'secret' : 'public key'} the sender gives you: pass it as secret (relay triggers create --secret)`,
+    );
+  if (preset) auth[preset.needs] = values;
   if (record.scheme === 'hmac-sha256' || record.scheme === 'standard-webhooks') auth.secrets = values;
   if (record.scheme === 'hmac-sha256') {
     if (record.header !== undefined) auth.header = record.header;
@@ -136,13 +149,16 @@ export function describeConfigured(account: WebhookAccount) {
     source: 'config' as const,
     scheme: auth.scheme,
     path: `/webhook/${account.group}/${account.trigger}`,
-    ...(auth.scheme === 'hmac-sha256'
+    ...(!isPresetAuth(auth) && auth.scheme === 'hmac-sha256'
       ? { header: auth.header, prefix: auth.prefix, encoding: auth.encoding }
       : {}),
-    ...(auth.scheme === 'standard-webhooks' ? { toleranceSec: auth.toleranceSec } : {}),
+    ...(!isPresetAuth(auth) && auth.scheme === 'standard-webhooks'
+      ? { toleranceSec: auth.toleranceSec }
+      : {}),
     queue: account.queue ?? null,
-    secrets:
-      auth.scheme === 'token'
+    secrets: isPresetAuth(auth)
+      ? [...auth.creds.secrets, ...auth.creds.publicKeys].map(() => ({}))
+      : auth.scheme === 'token'
         ? auth.token.map(() => ({}))
         : auth.scheme === 'none'
           ? []
