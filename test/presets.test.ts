@@ -193,6 +193,13 @@ describe('sender presets: around the table', () => {
       'stripe-signature': header,
     });
     expect(tampered.status).toBe(401);
+    const rotate = await fetch(`${t.opsUrl}/admin/triggers/rt/stripe/rotate`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: '{"grace":"1h"}',
+    });
+    expect(rotate.status).toBe(400);
+    expect(await rotate.text()).toContain('comes from the sender');
   });
 
   it('relay triggers create --scheme <preset> --secret: the CLI stores it, the running relay verifies with it', async () => {
