@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { Ajv } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventId } from '../src/queue/envelope.js';
 import { presets } from '../src/verify/presets/index.js';
@@ -192,6 +193,13 @@ describe('sender presets: around the table', () => {
       'stripe-signature': header,
     });
     expect(tampered.status).toBe(401);
+    const rotate = await fetch(`${t.opsUrl}/admin/triggers/rt/stripe/rotate`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: '{"grace":"1h"}',
+    });
+    expect(rotate.status).toBe(400);
+    expect(await rotate.text()).toContain('comes from the sender');
   });
 
   it('relay triggers create --scheme <preset> --secret: the CLI stores it, the running relay verifies with it', async () => {
@@ -223,5 +231,21 @@ describe('sender presets: around the table', () => {
       });
       return r.status === 202;
     });
+  });
+
+  it('the JSON Schema asks each preset for its credential, as relay check does', () => {
+    const schema = JSON.parse(readFileSync(new URL('../docs/relay.schema.json', import.meta.url), 'utf8'));
+    const validate = new Ajv({ strict: false, logger: false }).compile(schema);
+    const valid = (auth: object) => validate({ channels: { webhook: [{ group: 'g', trigger: 't', auth }] } });
+    for (const name of presets.keys()) {
+      const needs = presets.get(name)?.needs;
+      expect(valid({ scheme: name }), name).toBe(false);
+      expect(
+        valid(needs === 'secrets' ? { scheme: name, secrets: ['s'] } : { scheme: name, publicKey: 'k' }),
+        name,
+      ).toBe(true);
+    }
+    expect(valid({ scheme: 'stripe', secretsFile: '/run/secrets/stripe' })).toBe(true);
+    expect(valid({ scheme: 'not-a-sender', secrets: ['s'] })).toBe(false);
   });
 });

@@ -74,7 +74,12 @@ export interface PresetAuth {
 
 export const isPresetAuth = (auth: WebhookAuth): auth is PresetAuth => 'preset' in auth;
 
-type HmacAuth = WithSecrets<z.output<typeof hmacAuth>, 'secrets'> & { headerLower: string; verifier: Preset };
+/** `verifier` and `creds`: the scheme as a row on the templated verifier, built once at load. */
+type HmacAuth = WithSecrets<z.output<typeof hmacAuth>, 'secrets'> & {
+  headerLower: string;
+  verifier: Preset;
+  creds: PresetCredentials;
+};
 type TokenAuth = WithSecrets<z.output<typeof tokenAuth>, 'token'> & { headerLower?: string };
 type StandardAuth = WithSecrets<z.output<typeof standardAuth>, 'secrets'>;
 type NoneAuth = z.output<typeof noneAuth>;
@@ -103,10 +108,12 @@ const auth = z
       }
       case 'hmac-sha256': {
         const h = a as z.output<typeof hmacAuth>;
+        const resolved = resolveSecrets<typeof h, 'secrets'>(h, ctx, ['secrets']);
         return {
-          ...resolveSecrets<typeof h, 'secrets'>(h, ctx, ['secrets']),
+          ...resolved,
           headerLower: h.header.toLowerCase(),
           verifier: hmacPreset(genericHmacRow(h)),
+          creds: { secrets: resolved.secrets ?? [], publicKeys: [] },
         };
       }
       default: {

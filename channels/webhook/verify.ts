@@ -80,9 +80,7 @@ export function verifyWebhook(
       return;
     }
     case 'hmac-sha256':
-      enforceVerdict(
-        auth.verifier.verify(presetInput(req, ''), { secrets: auth.secrets, publicKeys: [] }, nowMs),
-      );
+      enforceVerdict(auth.verifier.verify(presetInput(req, ''), auth.creds, nowMs));
       return;
     case 'standard-webhooks': {
       // Svix-powered senders write the same scheme under svix-* names.
@@ -131,10 +129,7 @@ export function signWebhook(
       else headers.authorization = `Bearer ${auth.token[0]}`;
       break;
     case 'hmac-sha256':
-      Object.assign(
-        headers,
-        auth.verifier.sign?.({ secrets: auth.secrets, publicKeys: [] }, body, nowMs, ''),
-      );
+      Object.assign(headers, auth.verifier.sign?.(auth.creds, body, nowMs, ''));
       break;
     case 'standard-webhooks': {
       const id = `msg_${nowMs.toString(36)}${Math.random().toString(36).slice(2, 10)}`;

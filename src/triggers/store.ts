@@ -108,7 +108,12 @@ export class TriggerStore {
     if (!existing) throw new RelayError('not_found', `no run-time trigger ${id}`);
     const secret = generateSecret(existing.scheme);
     if (secret === undefined)
-      throw new RelayError('bad_request', `trigger ${id} uses scheme none: it has no secret to rotate`);
+      throw new RelayError(
+        'bad_request',
+        existing.scheme === 'none'
+          ? `trigger ${id} uses scheme none: it has no secret to rotate`
+          : `trigger ${id} uses the ${existing.scheme} preset, whose secret comes from the sender: give the new one with PUT /admin/triggers/${id} {"secret": "…"}`,
+      );
     const now = this.now();
     const at = new Date(now).toISOString();
     const until = new Date(now + graceMs).toISOString();
