@@ -21,6 +21,7 @@ import { QueueSet } from './queue/queues.js';
 import { allQueues } from './queue/routing.js';
 import { checkRedisVersion, createRedis, type RedisClient, waitForReady } from './redis/connection.js';
 import { replicaFenceFor } from './redis/replicas.js';
+import { describeRedis } from './redis/url.js';
 import { RejectionLog } from './rejections.js';
 import { RuntimeTriggers } from './triggers/runtime.js';
 import { TriggerStore } from './triggers/store.js';
@@ -100,14 +101,17 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
     redis.disconnect();
     throw new RelayError(
       'redis_unreachable',
-      `cannot reach Redis at ${config.redis.url}: ${errorMessage(err)}`,
+      `cannot reach Redis at ${describeRedis(config.redis)}: ${errorMessage(err)}`,
       { cause: err },
     );
   }
   let redisDown = false;
   redis.on('close', () => {
     if (!redisDown)
-      log.warn({ url: config.redis.url }, 'Redis connection lost: answering 503 until it is back');
+      log.warn(
+        { redis: describeRedis(config.redis) },
+        'Redis connection lost: answering 503 until it is back',
+      );
     redisDown = true;
   });
   redis.on('ready', () => {
