@@ -206,6 +206,11 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
   const runtimeTriggers = new RuntimeTriggers(redis, triggerSubscriber, config.redis.prefix, log, 5000, now);
   await runtimeTriggers.start();
   const triggers = new TriggerStore(redis, config.redis.prefix, configuredTriggers, now);
+  await triggers.hashStoredTokens().then(
+    (count) => count > 0 && log.info({ count }, 'run-time trigger tokens now kept as SHA-256 digests'),
+    (err) =>
+      log.warn({ err: errorMessage(err) }, 'could not hash stored trigger tokens; trying at next start'),
+  );
 
   const ingress: IngressDeps = {
     producer: journal ?? producer,

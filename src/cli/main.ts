@@ -68,6 +68,7 @@ program
   .option(...configOption)
   .option('--data <json|@file>', 'the body, inline or @file.json', '{}')
   .option('--url <base>', 'base URL (default http://127.0.0.1:<server.port>)')
+  .option('--token <token>', "a run-time token trigger's token (Redis keeps only its SHA-256)")
   .action(lazyAction(() => import('./sign.js').then((m) => m.signCommand)));
 
 program
