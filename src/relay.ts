@@ -48,11 +48,32 @@ export interface RunningRelay {
   close(): Promise<void>;
 }
 
-function listen(server: Server, port: number, host: string | undefined): Promise<string> {
+/** Which server, and the settings that move it, for the one line a taken port gets. */
+const portSettings = {
+  public: 'PORT or server.port',
+  ops: 'OPS_PORT or server.opsPort',
+} as const;
+
+function listen(
+  server: Server,
+  port: number,
+  host: string | undefined,
+  which: keyof typeof portSettings,
+): Promise<string> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    const onError = (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new RelayError(
+              'port_in_use',
+              `${which} port ${port} is already in use (another relay?): stop it, or set ${portSettings[which]}`,
+              { cause: err },
+            )
+          : err,
+      );
+    server.once('error', onError);
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.off('error', onError);
       const a = server.address() as AddressInfo;
       const h =
         a.family === 'IPv6'
@@ -291,8 +312,8 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
     }),
   );
 
-  const publicUrl = await listen(publicServer, config.server.port, config.server.host);
-  const opsUrl = await listen(opsServer, config.server.opsPort, config.server.opsHost);
+  const publicUrl = await listen(publicServer, config.server.port, config.server.host, 'public');
+  const opsUrl = await listen(opsServer, config.server.opsPort, config.server.opsHost, 'ops');
   loops.start(configured);
   pump?.start();
 
