@@ -34,15 +34,16 @@ async function runtimeTrigger(id: string, flags: SignFlags): Promise<WebhookAcco
     const record = await new TriggerStore(ctx.redis, ctx.loaded.config.redis.prefix, configured).get(id);
     if (!record) return undefined;
     const { account } = toAccount(record, Date.now());
-    if (account.auth.scheme !== 'token' || !holdsDigests(account.auth.token)) return account;
+    const auth = account.auth;
+    if (!('token' in auth) || !holdsDigests(auth.token)) return account;
     if (flags.token === undefined)
       throw new RelayError(
         'bad_flag',
         `trigger ${id} keeps only a SHA-256 of its token, which cannot be turned back into the token; pass it with --token <token>`,
       );
-    if (verifyToken(flags.token, account.auth.token) !== 'ok')
+    if (verifyToken(flags.token, auth.token) !== 'ok')
       throw new RelayError('bad_flag', `--token is not a current token of trigger ${id}`);
-    return { ...account, auth: { ...account.auth, token: [flags.token] } };
+    return { ...account, auth: { ...auth, token: [flags.token] } };
   } finally {
     await ctx.close();
   }

@@ -111,9 +111,10 @@ export function toAccount(
     throw new Error(result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
   }
   const expiries = secrets.flatMap((s) => (s.expiresAt ? [Date.parse(s.expiresAt)] : []));
+  const parsed = result.data.auth;
   const account =
-    result.data.auth.scheme === 'token'
-      ? { ...result.data, auth: { ...result.data.auth, token: tokenDigests(result.data.auth.token) } }
+    'token' in parsed
+      ? { ...result.data, auth: { ...parsed, token: tokenDigests(parsed.token) } }
       : result.data;
   return { account, validUntil: Math.min(Number.POSITIVE_INFINITY, ...expiries) };
 }
