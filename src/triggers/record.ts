@@ -89,9 +89,10 @@ export function toAccount(
   now: number,
 ): { account: WebhookAccount; validUntil: number } {
   const secrets = live(record, now);
-  const values = secrets.flatMap((s) => (s.value === undefined ? [] : [s.value]));
+  // Tokens as digests (verifyToken hashes what a request presents); other secrets as they are.
+  const values = secrets.map((s) => (record.scheme === 'token' ? digestOf(s) : (s.value ?? '')));
   const auth: Record<string, unknown> = { scheme: record.scheme };
-  if (record.scheme === 'token') auth.token = secrets.map(digestOf);
+  if (record.scheme === 'token') auth.token = values;
   if (record.scheme === 'hmac-sha256' || record.scheme === 'standard-webhooks') auth.secrets = values;
   if (record.scheme === 'hmac-sha256') {
     if (record.header !== undefined) auth.header = record.header;
