@@ -23,6 +23,7 @@ import { QueueSet } from './queue/queues.js';
 import { allQueues } from './queue/routing.js';
 import { checkRedisVersion, createRedis, type RedisClient, waitForReady } from './redis/connection.js';
 import { replicaFenceFor } from './redis/replicas.js';
+import { describeRedis } from './redis/url.js';
 import { RejectionLog } from './rejections.js';
 import { RuntimeTriggers } from './triggers/runtime.js';
 import { TriggerStore } from './triggers/store.js';
@@ -49,11 +50,32 @@ export interface RunningRelay {
   close(): Promise<void>;
 }
 
-function listen(server: Server, port: number, host: string | undefined): Promise<string> {
+/** Which server, and the settings that move it, for the one line a taken port gets. */
+const portSettings = {
+  public: 'PORT or server.port',
+  ops: 'OPS_PORT or server.opsPort',
+} as const;
+
+function listen(
+  server: Server,
+  port: number,
+  host: string | undefined,
+  which: keyof typeof portSettings,
+): Promise<string> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    const onError = (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new RelayError(
+              'port_in_use',
+              `${which} port ${port} is already in use (another relay?): stop it, or set ${portSettings[which]}`,
+              { cause: err },
+            )
+          : err,
+      );
+    server.once('error', onError);
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.off('error', onError);
       const a = server.address() as AddressInfo;
       const h =
         a.family === 'IPv6'
@@ -102,14 +124,17 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
     redis.disconnect();
     throw new RelayError(
       'redis_unreachable',
-      `cannot reach Redis at ${config.redis.url}: ${errorMessage(err)}`,
+      `cannot reach Redis at ${describeRedis(config.redis)}: ${errorMessage(err)}`,
       { cause: err },
     );
   }
   let redisDown = false;
   redis.on('close', () => {
     if (!redisDown)
-      log.warn({ url: config.redis.url }, 'Redis connection lost: answering 503 until it is back');
+      log.warn(
+        { redis: describeRedis(config.redis) },
+        'Redis connection lost: answering 503 until it is back',
+      );
     redisDown = true;
   });
   redis.on('ready', () => {
@@ -204,6 +229,11 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
   const runtimeTriggers = new RuntimeTriggers(redis, triggerSubscriber, config.redis.prefix, log, 5000, now);
   await runtimeTriggers.start();
   const triggers = new TriggerStore(redis, config.redis.prefix, configuredTriggers, now);
+  await triggers.hashStoredTokens().then(
+    (count) => count > 0 && log.info({ count }, 'run-time trigger tokens now kept as SHA-256 digests'),
+    (err) =>
+      log.warn({ err: errorMessage(err) }, 'could not hash stored trigger tokens; trying at next start'),
+  );
 
   const inFlight = new InFlight(config.server.maxInFlight, (count) =>
     log.warn({ inFlight: count }, 'over capacity (server.maxInFlight): answering 503 to new requests'),
@@ -294,8 +324,8 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
     }),
   );
 
-  const publicUrl = await listen(publicServer, config.server.port, config.server.host);
-  const opsUrl = await listen(opsServer, config.server.opsPort, config.server.opsHost);
+  const publicUrl = await listen(publicServer, config.server.port, config.server.host, 'public');
+  const opsUrl = await listen(opsServer, config.server.opsPort, config.server.opsHost, 'ops');
   loops.start(configured);
   pump?.start();
 

@@ -3,6 +3,7 @@ import { channelList } from '../../channels/index.js';
 import { configuredChannels } from '../accounts.js';
 import { deprecationWarnings } from '../config/deprecated.js';
 import { loadConfig } from '../config/load.js';
+import { describeRedis } from '../redis/url.js';
 import { probeAccount } from './online.js';
 import { fail } from './output.js';
 
@@ -16,7 +17,7 @@ export async function checkCommand(flags: { config?: string; online?: boolean })
     const { config } = loaded;
     const lines = [`config: ${loaded.source}: valid`];
     lines.push(
-      `public port ${config.server.port}, ops port ${config.server.opsPort}, redis ${config.redis.url.replace(/\/\/[^@/]*@/, '//***@')} (prefix ${config.redis.prefix})`,
+      `public port ${config.server.port}, ops port ${config.server.opsPort}, redis ${describeRedis(config.redis)} (prefix ${config.redis.prefix})`,
     );
     lines.push(
       `queue ${config.queue.name}: ${config.queue.attempts} attempts, dedupe ${config.queue.dedupeHours} h`,

@@ -182,9 +182,26 @@ const queue = z
   })
   .prefault({});
 
+const minAdminTokenLength = 16;
+const shortAdminToken = `must be at least ${minAdminTokenLength} characters (e.g. openssl rand -hex 32)`;
+const adminTokenValue = z.string().min(minAdminTokenLength, shortAdminToken);
+
 const admin = z
-  .strictObject({ ...secretFields('token') })
-  .transform((v, ctx) => resolveSecrets(v, ctx, [], ['token']))
+  .strictObject({
+    ...secretFields('token'),
+    // Stated here as well as checked below, so the JSON Schema says it too.
+    token: z
+      .union([adminTokenValue, z.array(adminTokenValue).min(1)])
+      .describe('a secret, or a list of secrets during a rotation')
+      .nullish(),
+  })
+  .transform((v, ctx) => {
+    const resolved = resolveSecrets(v, ctx, [], ['token']);
+    // tokenFile is read by resolveSecrets: its lines are checked here. No message repeats a value.
+    if (resolved.token?.some((t) => t.length < minAdminTokenLength))
+      ctx.addIssue({ code: 'custom', message: shortAdminToken, path: ['tokenFile'], input: undefined });
+    return resolved;
+  })
   .prefault({});
 
 const route = z.strictObject({
