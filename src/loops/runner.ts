@@ -14,6 +14,7 @@ import { CursorStore } from './cursor.js';
 import { ackInbox, inboxKey, postToInbox, readInbox } from './inbox.js';
 import { holderId, Lease } from './lease.js';
 import { sleep } from './sleep.js';
+import { isFailing, type LoopState, writeLoopState } from './state.js';
 
 export type Emit = (
   channel: AnyChannel,
@@ -33,6 +34,10 @@ export interface LoopStatus {
   lastError: string | undefined;
   problem: string | undefined;
   cursorMovedAt: string | undefined;
+  /** Rounds failed in a row since the last success. */
+  failures: number;
+  /** When the loop ended by itself (a one-shot, or one waiting on the operator): not a readiness failure. */
+  finishedAt: string | undefined;
 }
 
 export interface RunnerDeps {
@@ -107,6 +112,8 @@ export class LoopRunner {
       lastError: undefined,
       problem: undefined,
       cursorMovedAt: undefined,
+      failures: 0,
+      finishedAt: undefined,
     };
     this.statuses.push(status);
     const log = this.deps.log.child({ channel: channel.name, account: accountId, loop: spec.name });
@@ -153,7 +160,11 @@ export class LoopRunner {
       this.#setUp(status, false);
       await lease.release().catch(() => {});
       status.holder = null;
-      if (finished) return;
+      if (finished) {
+        status.finishedAt = new Date(this.deps.now()).toISOString();
+        this.#saveState(id, status, false);
+        return;
+      }
     }
   }
 
@@ -168,7 +179,9 @@ export class LoopRunner {
     lease: Lease,
     id: string,
   ): Promise<boolean> {
-    let failures = 0;
+    status.failures = 0;
+    let successSaved = false;
+    let credentials = false;
     while (!signal.aborted) {
       this.#setUp(status, true);
       try {
@@ -180,11 +193,19 @@ export class LoopRunner {
           emit: (events) => this.deps.emit(channel, account, events),
           report: (problem) => {
             if (problem && problem !== status.problem) log.warn({ problem }, 'loop reports a problem');
+            const changed = problem !== status.problem;
             status.problem = problem;
+            if (changed) this.#saveState(id, status, credentials);
           },
           ok: () => {
-            failures = 0;
+            const recovered = status.failures > 0 || !successSaved;
+            status.failures = 0;
+            credentials = false;
             status.lastSuccess = new Date(this.deps.now()).toISOString();
+            if (recovered) {
+              successSaved = true;
+              this.#saveState(id, status, false);
+            }
           },
           cursor: {
             get: async () => (await this.#cursors.get(id)) ?? undefined,
@@ -205,9 +226,10 @@ export class LoopRunner {
         return true;
       } catch (err) {
         if (signal.aborted || err instanceof LeaseLostError) return false;
-        failures++;
+        status.failures++;
         status.lastError = `${new Date(this.deps.now()).toISOString()} ${errorMessage(err)}`;
-        let waitMs = Math.min(maxBackoffMs, minBackoffMs * 2 ** Math.min(failures - 1, 10));
+        credentials = err instanceof CredentialError;
+        let waitMs = Math.min(maxBackoffMs, minBackoffMs * 2 ** Math.min(status.failures - 1, 10));
         waitMs = Math.round(waitMs / 2 + Math.random() * (waitMs / 2));
         if (err instanceof RetryLaterError) waitMs = Math.max(err.retryAfterMs, minBackoffMs);
         if (err instanceof CredentialError) {
@@ -217,11 +239,28 @@ export class LoopRunner {
         } else {
           log.warn({ err: errorMessage(err), retryInMs: waitMs }, 'loop failed; retrying');
         }
+        this.#saveState(id, status, credentials);
         this.#setUp(status, false);
         await sleep(waitMs, signal);
       }
     }
     return false;
+  }
+
+  /** Fire and forget: the loop never waits on, or fails because of, this record (src/loops/state.ts). */
+  #saveState(id: string, status: LoopStatus, credentials: boolean): void {
+    const state: LoopState = {
+      holder: this.holder,
+      failures: status.failures,
+      lastError: status.lastError,
+      lastSuccess: status.lastSuccess,
+      credentials,
+      problem: status.problem,
+      finishedAt: status.finishedAt,
+    };
+    writeLoopState(this.deps.redis, this.deps.prefix, id, state).catch((err: unknown) =>
+      this.deps.log.debug({ err: errorMessage(err), loop: id }, 'loop state not saved'),
+    );
   }
 
   #setUp(status: LoopStatus, up: boolean): void {
@@ -234,21 +273,33 @@ export class LoopRunner {
     return postToInbox(this.deps.redis, inboxKey(this.deps.prefix, `${channel}:${account}:${loop}`), message);
   }
 
-  /** Problems loops report, for /readyz details. */
+  /**
+   * Warnings for /readyz: problems loops report, loops that finished (a one-shot done, or one
+   * waiting on the operator, which says why in its problem) and loops failing round after round.
+   */
   problems(): string[] {
-    return this.statuses
-      .filter((s) => s.problem)
-      .map((s) => `${s.channel}/${s.account} ${s.loop}: ${s.problem}`);
+    const out: string[] = [];
+    for (const s of this.statuses) {
+      const name = `${s.channel}/${s.account} ${s.loop}`;
+      if (s.problem) out.push(`${name}: ${s.problem}`);
+      else if (s.finishedAt) out.push(`${name}: finished at ${s.finishedAt}, nothing more to do`);
+      if (isFailing({ failures: s.failures }))
+        out.push(`${name}: ${s.failures} rounds failed in a row; last error ${s.lastError ?? 'unknown'}`);
+    }
+    return out;
   }
 
-  /** Loops that no replica holds right now (readiness: every loop needs a live owner somewhere). */
+  /**
+   * Loops that should run and no replica holds right now (readiness: every loop needs a live owner
+   * somewhere). A loop that finished here is not one of them.
+   */
   async unowned(): Promise<string[]> {
     const out: string[] = [];
     for (const [i, lease] of this.#leases.entries()) {
-      if (!(await lease.holder())) {
-        const s = this.statuses[i];
-        if (s) out.push(`${s.channel}/${s.account} ${s.loop}: no replica holds this loop`);
-      }
+      const s = this.statuses[i];
+      if (!s || s.finishedAt) continue;
+      if (!(await lease.holder()))
+        out.push(`${s.channel}/${s.account} ${s.loop}: no replica holds this loop`);
     }
     return out;
   }
