@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signSlack } from '../channels/slack/verify.js';
+import { diagnoseRejections } from '../src/doctor/patterns.js';
 import { RejectionLog } from '../src/rejections.js';
 import { startTestRelay, type TestRelay } from './support/relay.js';
 import { until } from './support/until.js';
@@ -103,5 +104,38 @@ describe('an account refuses the inbound route it does not use', () => {
     expect(entry).toMatchObject({ reason: 'missing_signature', account });
     expect(String(entry.detail?.why)).toMatch(/is not configured for this account \(no \w+\)/);
     expect(await t.jobs()).toEqual([]);
+  });
+});
+
+describe('relay doctor on requests to a route the account does not take', () => {
+  it('says which field would open it, not that a proxy strips the header or the secret is wrong', async () => {
+    // Requests without any Slack header too: a pattern that would otherwise read as a stripped header.
+    for (let i = 0; i < 3; i++)
+      expect((await t.post('/slack/socket/events', slackBody, json)).status).toBe(401);
+    const records = await until(
+      async () => {
+        const all = await rejections.list({ channel: 'slack' });
+        return all.length >= 4 && all;
+      },
+      10_000,
+      'the Slack rejections',
+    );
+    const findings = diagnoseRejections(records, {
+      accounts: new Map([['slack', ['socket']]]),
+      auth: () => ({
+        headers: ['X-Slack-Signature', 'X-Slack-Request-Timestamp'],
+        secretField: 'signingSecret',
+      }),
+      lastAccepted: new Map(),
+    });
+    expect(findings).toEqual([
+      {
+        verdict: 'warning',
+        check: 'rejections slack/socket',
+        message: expect.stringMatching(
+          /^4 requests since \S+ to \/slack\/socket\/events, which this account does not take \(Events API over HTTP is not configured for this account \(no signingSecret\)\): if the provider should deliver there, set signingSecret; otherwise remove that URL at the provider$/,
+        ),
+      },
+    ]);
   });
 });

@@ -3,6 +3,7 @@ import type { Rejection } from '../rejections.js';
 import { oversizedBodies, reEncodedBodies } from './bodies.js';
 import { type Finding, finding } from './finding.js';
 import { groupBy, keyOf, minRepeats, plural, span } from './groups.js';
+import { isUnconfigured, unconfiguredRoutes } from './unconfigured.js';
 
 /**
  * Plain-language diagnoses over the rejection log. Pure functions of the records and what the
@@ -194,10 +195,13 @@ export function unknownAccounts(records: readonly Rejection[], ctx: PatternConte
 
 /** Every diagnosis; one ok line when the log shows no pattern. */
 export function diagnoseRejections(records: readonly Rejection[], ctx: PatternContext): Finding[] {
+  // A route the account does not take refuses signed requests too: not a stripped header or a wrong secret.
+  const proofChecked = records.filter((r) => !isUnconfigured(r));
   const found = [
-    ...strippedHeaders(records, ctx),
+    ...unconfiguredRoutes(records),
+    ...strippedHeaders(proofChecked, ctx),
     ...clockSkew(records),
-    ...secretMismatch(records, ctx),
+    ...secretMismatch(proofChecked, ctx),
     ...reEncodedBodies(records),
     ...unknownAccounts(records, ctx),
     ...oversizedBodies(records),

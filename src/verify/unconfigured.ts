@@ -7,8 +7,12 @@ import { RejectedError } from '../errors.js';
  * provider's. `missing_signature` because no proof can be checked; the detail says why, for the
  * rejection log.
  */
+/** The detail field naming the missing config field: how `relay doctor` tells these refusals apart. */
+export const unconfiguredKey = 'unconfigured';
+
 export function routeNotConfigured(route: string, missing: string): RejectedError {
   return new RejectedError('missing_signature', {
     why: `${route} is not configured for this account (no ${missing})`,
+    [unconfiguredKey]: missing,
   });
 }
