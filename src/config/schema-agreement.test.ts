@@ -124,7 +124,45 @@ const samples: [string, Record<string, unknown[]>, boolean][] = [
     true,
   ],
   ['whatsapp: no verifyToken', { whatsapp: [{ account: 'a', appSecret: 's' }] }, false],
+  ...mailboxSamples(),
 ];
+
+/** Gmail and Outlook credentials: each kind alone is valid; mixed or incomplete kinds are not. */
+function mailboxSamples(): [string, Record<string, unknown[]>, boolean][] {
+  const gmail = (credentials: Record<string, unknown>) => ({ gmail: [{ account: 'g', credentials }] });
+  const outlook = (credentials: Record<string, unknown>) => ({
+    outlook: [{ account: 'o', user: 'sales@contoso.com', credentials }],
+  });
+  const refresh = { clientId: 'c', clientSecret: 's', refreshToken: 'r' };
+  const app = { tenantId: 't', clientId: 'c' };
+  return [
+    ['gmail: clientId, clientSecret, refreshToken', gmail(refresh), true],
+    ['gmail: accessToken', gmail({ accessToken: 'at' }), true],
+    [
+      'gmail: refreshTokenFile instead of refreshToken',
+      gmail({ clientId: 'c', clientSecret: 's', refreshTokenFile: secretFile }),
+      true,
+    ],
+    ['gmail: no refreshToken', gmail({ clientId: 'c', clientSecret: 's' }), false],
+    ['gmail: accessToken and a refresh token together', gmail({ ...refresh, accessToken: 'at' }), false],
+    [
+      'gmail: serviceAccountFile and clientId together',
+      gmail({ serviceAccountFile: '/sa.json', subject: 'a@b.c', clientId: 'c' }),
+      false,
+    ],
+    ['gmail: no credentials at all', gmail({}), false],
+    ['outlook: client credentials', outlook({ ...app, clientSecret: 's' }), true],
+    ['outlook: delegated (refreshToken, public client)', outlook({ ...app, refreshToken: 'r' }), true],
+    ['outlook: accessToken', outlook({ accessToken: 'at' }), true],
+    ['outlook: no tenantId', outlook({ clientId: 'c', clientSecret: 's' }), false],
+    ['outlook: neither clientSecret nor refreshToken', outlook(app), false],
+    [
+      'outlook: accessToken and clientSecret together',
+      outlook({ ...app, clientSecret: 's', accessToken: 'at' }),
+      false,
+    ],
+  ];
+}
 
 function loaderVerdict(config: unknown): { valid: boolean; problems: readonly string[] } {
   try {
