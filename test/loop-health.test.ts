@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { webhook } from '../channels/webhook/index.js';
+import type { AnyChannel } from '../src/channel.js';
 import { isFailing, readLoopState } from '../src/loops/state.js';
 import { type FakeSlackSocket, startFakeSlackSocket } from './fakes/slack-socket.js';
 import { runCli } from './ops-cli-harness.js';
@@ -69,6 +71,42 @@ describe('readiness with loops that finished or fail', () => {
       'a warning for the failing loop',
     );
     expect(failing).toMatch(/in a row; last error .*apps\.connections\.open/);
+  });
+});
+
+describe('readiness with a one-shot loop', () => {
+  it('a loop that did its work and ended is a warning, and the relay stays ready', async () => {
+    let runs = 0;
+    const oneShot: AnyChannel = {
+      ...webhook,
+      loops: () => [
+        {
+          name: 'register-once',
+          async run(ctx) {
+            runs++;
+            ctx.ok();
+          },
+        },
+      ],
+    };
+    const config = { channels: { webhook: [{ group: 'once', trigger: 'only', auth: { scheme: 'none' } }] } };
+    const once = await startTestRelay(config, { channels: [oneShot] });
+    try {
+      const warning = await until(
+        async () =>
+          ((await (await fetch(`${once.opsUrl}/readyz`)).json()) as { warnings?: string[] }).warnings?.find(
+            (w) => w.includes('register-once'),
+          ),
+        10_000,
+        'the one-shot loop to end',
+      );
+      expect(warning).toMatch(/^webhook\/once\/only register-once: finished at \S+, nothing more to do$/);
+      const res = await fetch(`${once.opsUrl}/readyz`);
+      expect(res.status).toBe(200);
+      expect(runs).toBe(1);
+    } finally {
+      await once.close();
+    }
   });
 });
 
