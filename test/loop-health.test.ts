@@ -110,6 +110,39 @@ describe('readiness with a one-shot loop', () => {
   });
 });
 
+describe('the recorded loop state', () => {
+  it('holds no secret of the account, even when an error quotes one', async () => {
+    const token = 'loop-state-secret-token-0123';
+    const leaky: AnyChannel = {
+      ...webhook,
+      loops: () => [
+        {
+          name: 'leaky',
+          async run() {
+            throw new Error(`upstream refused Bearer ${token}`);
+          },
+        },
+      ],
+    };
+    const config = {
+      channels: { webhook: [{ group: 'leak', trigger: 'y', auth: { scheme: 'token', token } }] },
+    };
+    const leak = await startTestRelay(config, { channels: [leaky] });
+    try {
+      const state = await until(
+        () => readLoopState(leak.relay.redis, leak.prefix, 'webhook:leak/y:leaky'),
+        10_000,
+        'the loop state',
+      );
+      expect(state.lastError).toContain('upstream refused Bearer [redacted]');
+      const raw = await leak.relay.redis.hgetall(`${leak.prefix}:relay:loop-state`);
+      expect(JSON.stringify(raw)).not.toContain(token);
+    } finally {
+      await leak.close();
+    }
+  });
+});
+
 describe('relay doctor on failing loops', () => {
   it('reports each failing loop as a problem with its last error and what to do, and exits 1', async () => {
     // Each failing loop has written its state (fire and forget) as failing.

@@ -6,6 +6,7 @@ import {
   type LoopSpec,
   RetryLaterError,
 } from '../channel.js';
+import { collectSecrets } from '../config/secret.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
@@ -14,7 +15,7 @@ import { CursorStore } from './cursor.js';
 import { ackInbox, inboxKey, postToInbox, readInbox } from './inbox.js';
 import { holderId, Lease } from './lease.js';
 import { sleep } from './sleep.js';
-import { isFailing, type LoopState, writeLoopState } from './state.js';
+import { isFailing, type LoopState, scrubbed, writeLoopState } from './state.js';
 
 export type Emit = (
   channel: AnyChannel,
@@ -180,6 +181,9 @@ export class LoopRunner {
     id: string,
   ): Promise<boolean> {
     status.failures = 0;
+    // Errors and problems are shown in /admin/channels and kept in Redis: never with a secret in them.
+    const secrets = collectSecrets(account);
+    const clean = (text: string) => scrubbed(text, secrets) ?? '';
     let successSaved = false;
     let credentials = false;
     while (!signal.aborted) {
@@ -192,10 +196,11 @@ export class LoopRunner {
           now: this.deps.now,
           emit: (events) => this.deps.emit(channel, account, events),
           report: (problem) => {
-            if (problem && problem !== status.problem) log.warn({ problem }, 'loop reports a problem');
-            const changed = problem !== status.problem;
-            status.problem = problem;
-            if (changed) this.#saveState(id, status, credentials);
+            const next = problem === undefined ? undefined : clean(problem);
+            if (next === status.problem) return;
+            if (next) log.warn({ problem: next }, 'loop reports a problem');
+            status.problem = next;
+            this.#saveState(id, status, credentials);
           },
           ok: () => {
             const recovered = status.failures > 0 || !successSaved;
@@ -227,14 +232,14 @@ export class LoopRunner {
       } catch (err) {
         if (signal.aborted || err instanceof LeaseLostError) return false;
         status.failures++;
-        status.lastError = `${new Date(this.deps.now()).toISOString()} ${errorMessage(err)}`;
+        status.lastError = `${new Date(this.deps.now()).toISOString()} ${clean(errorMessage(err))}`;
         credentials = err instanceof CredentialError;
         let waitMs = Math.min(maxBackoffMs, minBackoffMs * 2 ** Math.min(status.failures - 1, 10));
         waitMs = Math.round(waitMs / 2 + Math.random() * (waitMs / 2));
         if (err instanceof RetryLaterError) waitMs = Math.max(err.retryAfterMs, minBackoffMs);
         if (err instanceof CredentialError) {
           waitMs = credentialBackoffMs;
-          status.problem = `re-consent needed for ${channel.name} account "${status.account}": ${err.message}`;
+          status.problem = `re-consent needed for ${channel.name} account "${status.account}": ${clean(err.message)}`;
           log.error({ err: err.message }, status.problem);
         } else {
           log.warn({ err: errorMessage(err), retryInMs: waitMs }, 'loop failed; retrying');
@@ -283,7 +288,8 @@ export class LoopRunner {
       const name = `${s.channel}/${s.account} ${s.loop}`;
       if (s.problem) out.push(`${name}: ${s.problem}`);
       else if (s.finishedAt) out.push(`${name}: finished at ${s.finishedAt}, nothing more to do`);
-      if (isFailing({ failures: s.failures }))
+      // Only while this replica runs it: after a hand-over the new holder's count is the one that matters.
+      if (s.holder === this.holder && isFailing({ failures: s.failures }))
         out.push(`${name}: ${s.failures} rounds failed in a row; last error ${s.lastError ?? 'unknown'}`);
     }
     return out;

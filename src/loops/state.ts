@@ -31,6 +31,14 @@ export const failingAfter = 2;
 export const isFailing = (s: Pick<LoopState, 'failures' | 'credentials'>): boolean =>
   s.failures >= failingAfter || (s.failures > 0 && s.credentials === true);
 
+/** `text` with every one of `secrets` (an account's, from `collectSecrets`) replaced: errors may quote a URL or a reply. */
+export function scrubbed(text: string | undefined, secrets: ReadonlySet<string>): string | undefined {
+  if (text === undefined) return undefined;
+  let out = text;
+  for (const s of secrets) if (s.length >= 4 && out.includes(s)) out = out.split(s).join('[redacted]');
+  return out;
+}
+
 export async function writeLoopState(
   redis: RedisClient,
   prefix: string,
