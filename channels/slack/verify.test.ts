@@ -128,10 +128,14 @@ describe('slack config', () => {
     expect(slack.queueOf(b as NonNullable<typeof b>)).toBe('slack-b');
   });
 
-  it('takes an account with only appToken (Socket Mode) and no signingSecret', () => {
+  it('takes an account with only appToken (Socket Mode) and no signingSecret; relay sign says why it cannot sign', () => {
     const [a] = slack.accounts.parse([{ account: 'a', appToken: 'xapp-1-A-1-x' }]);
-    expect(a?.signingSecret).toBeUndefined();
-    expect(slack.loops(a as NonNullable<typeof a>).map((l) => l.name)).toEqual(['socket-mode']);
+    const account = a as NonNullable<typeof a>;
+    expect(account.signingSecret).toBeUndefined();
+    expect(slack.loops(account).map((l) => l.name)).toEqual(['socket-mode']);
+    expect(() => slack.sign(account, Buffer.from('{}'), docNow)).toThrow(
+      'slack account "a" has no signingSecret: it takes events over Socket Mode only, so no HTTP request of it can be signed',
+    );
   });
 
   it('reports an account with neither secret and a bot token given as appToken, without echoing it', () => {
