@@ -6,7 +6,6 @@ import {
   type LoopSpec,
   RetryLaterError,
 } from '../channel.js';
-import { collectSecrets } from '../config/secret.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
@@ -15,7 +14,7 @@ import { CursorStore } from './cursor.js';
 import { ackInbox, inboxKey, postToInbox, readInbox } from './inbox.js';
 import { holderId, Lease } from './lease.js';
 import { sleep } from './sleep.js';
-import { isFailing, type LoopState, scrubbed, writeLoopState } from './state.js';
+import { isFailing, type LoopState, secretScrubber, writeLoopState } from './state.js';
 
 export type Emit = (
   channel: AnyChannel,
@@ -182,8 +181,7 @@ export class LoopRunner {
   ): Promise<boolean> {
     status.failures = 0;
     // Errors and problems are shown in /admin/channels and kept in Redis: never with a secret in them.
-    const secrets = collectSecrets(account);
-    const clean = (text: string) => scrubbed(text, secrets) ?? '';
+    const clean = secretScrubber(account);
     let successSaved = false;
     let credentials = false;
     while (!signal.aborted) {

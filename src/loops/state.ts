@@ -1,3 +1,4 @@
+import { collectSecrets } from '../config/secret.js';
 import type { RedisClient } from '../redis/connection.js';
 
 /**
@@ -31,12 +32,17 @@ export const failingAfter = 2;
 export const isFailing = (s: Pick<LoopState, 'failures' | 'credentials'>): boolean =>
   s.failures >= failingAfter || (s.failures > 0 && s.credentials === true);
 
-/** `text` with every one of `secrets` (an account's, from `collectSecrets`) replaced: errors may quote a URL or a reply. */
-export function scrubbed(text: string | undefined, secrets: ReadonlySet<string>): string | undefined {
-  if (text === undefined) return undefined;
-  let out = text;
-  for (const s of secrets) if (s.length >= 4 && out.includes(s)) out = out.split(s).join('[redacted]');
-  return out;
+/**
+ * A scrubber of `account`'s configured secrets: loop errors may quote a URL or a provider's reply,
+ * and they are shown in /admin/channels and kept here.
+ */
+export function secretScrubber(account: unknown): (text: string) => string {
+  const secrets = [...collectSecrets(account)].filter((s) => s.length >= 4);
+  return (text) => {
+    let out = text;
+    for (const s of secrets) if (out.includes(s)) out = out.split(s).join('[redacted]');
+    return out;
+  };
 }
 
 export async function writeLoopState(
