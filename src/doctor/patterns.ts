@@ -28,7 +28,8 @@ export interface PatternContext {
 /** A signature header that never arrives: something in front of the relay drops it. */
 export function strippedHeaders(records: readonly Rejection[], ctx: PatternContext): Finding[] {
   const out: Finding[] = [];
-  const missing = records.filter((r) => r.reason === 'missing_signature');
+  // A route the account does not take refuses every request, signed or not: not a stripped header.
+  const missing = records.filter((r) => r.reason === 'missing_signature' && !isUnconfigured(r));
   for (const [key, group] of groupBy(missing, keyOf)) {
     if (group.length < minRepeats) continue;
     const sample = group[0] as Rejection;
@@ -195,13 +196,11 @@ export function unknownAccounts(records: readonly Rejection[], ctx: PatternConte
 
 /** Every diagnosis; one ok line when the log shows no pattern. */
 export function diagnoseRejections(records: readonly Rejection[], ctx: PatternContext): Finding[] {
-  // A route the account does not take refuses signed requests too: not a stripped header or a wrong secret.
-  const proofChecked = records.filter((r) => !isUnconfigured(r));
   const found = [
     ...unconfiguredRoutes(records),
-    ...strippedHeaders(proofChecked, ctx),
+    ...strippedHeaders(records, ctx),
     ...clockSkew(records),
-    ...secretMismatch(proofChecked, ctx),
+    ...secretMismatch(records, ctx),
     ...reEncodedBodies(records),
     ...unknownAccounts(records, ctx),
     ...oversizedBodies(records),
