@@ -13,6 +13,8 @@ export interface InboundRequest {
   readonly method: string;
   readonly path: string;
   readonly query: URLSearchParams;
+  /** The request target exactly as sent (path and query), for senders that sign the URL. */
+  readonly target?: string;
   /** Node's headers: names lower-cased. */
   readonly headers: IncomingHttpHeaders;
   readonly body: Buffer;
@@ -28,6 +30,8 @@ export interface Reply {
   readonly contentType?: string;
   /** A string is sent as is; anything else as JSON. */
   readonly body?: unknown;
+  /** Extra response headers (Dropbox's challenge: `X-Content-Type-Options: nosniff`). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** Best-effort view of a chat or mail message, always derived from the payload. */
@@ -50,6 +54,8 @@ export interface ChannelEvent {
   readonly time?: string | undefined;
   readonly payload: unknown;
   readonly message?: EventMessage | undefined;
+  /** Generic triggers with a sender preset: the sender's event name, the CloudEvent's `senderevent`. */
+  readonly senderevent?: string | undefined;
   /** Generic triggers only: the request's non-secret headers. */
   readonly headers?: Readonly<Record<string, string>> | undefined;
   /**
@@ -69,6 +75,8 @@ export interface Received {
 
 export interface RouteContext {
   now(): number;
+  /** `publicUrl` from the config, for senders that sign the URL they post to. */
+  readonly publicUrl?: string | undefined;
   readonly log: Logger;
   /** Records one dropped item of an otherwise accepted request in the rejection log. */
   reject(reason: RejectReason, detail?: Record<string, string | number>): void;
@@ -154,7 +162,7 @@ export interface ChannelAdapter<A = unknown> {
   /** One provider call with the account's credentials, for `relay check --online`. */
   probe?(account: A, signal: AbortSignal): Promise<ProbeResult>;
   /** A request this account would accept, for tests and `relay sign`: same algorithm, never restated. */
-  sign?(account: A, body: Buffer, nowMs: number): SignedRequest;
+  sign?(account: A, body: Buffer, nowMs: number, publicUrl?: string): SignedRequest;
 }
 
 /** The headers that carry a route's proof (empty when it lives in the body), and the secret behind it. */

@@ -3,8 +3,10 @@ import type { AddressInfo } from 'node:net';
 import { channelList } from '../channels/index.js';
 import { accountQueues, configuredChannels, indexAccounts } from './accounts.js';
 import type { AnyChannel } from './channel.js';
+import { deprecationWarnings } from './config/deprecated.js';
 import type { RelayConfig } from './config/schema.js';
 import { errorMessage, RelayError } from './errors.js';
+import { InFlight, registerInFlightGauge } from './http/in-flight.js';
 import type { IngressDeps } from './http/ingress.js';
 import { createOpsApp } from './http/ops-app.js';
 import { createPublicHandler } from './http/public-app.js';
@@ -21,6 +23,7 @@ import { QueueSet } from './queue/queues.js';
 import { allQueues } from './queue/routing.js';
 import { checkRedisVersion, createRedis, type RedisClient, waitForReady } from './redis/connection.js';
 import { replicaFenceFor } from './redis/replicas.js';
+import { describeRedis } from './redis/url.js';
 import { RejectionLog } from './rejections.js';
 import { RuntimeTriggers } from './triggers/runtime.js';
 import { TriggerStore } from './triggers/store.js';
@@ -47,11 +50,32 @@ export interface RunningRelay {
   close(): Promise<void>;
 }
 
-function listen(server: Server, port: number, host: string | undefined): Promise<string> {
+/** Which server, and the settings that move it, for the one line a taken port gets. */
+const portSettings = {
+  public: 'PORT or server.port',
+  ops: 'OPS_PORT or server.opsPort',
+} as const;
+
+function listen(
+  server: Server,
+  port: number,
+  host: string | undefined,
+  which: keyof typeof portSettings,
+): Promise<string> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    const onError = (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new RelayError(
+              'port_in_use',
+              `${which} port ${port} is already in use (another relay?): stop it, or set ${portSettings[which]}`,
+              { cause: err },
+            )
+          : err,
+      );
+    server.once('error', onError);
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.off('error', onError);
       const a = server.address() as AddressInfo;
       const h =
         a.family === 'IPv6'
@@ -100,14 +124,17 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
     redis.disconnect();
     throw new RelayError(
       'redis_unreachable',
-      `cannot reach Redis at ${config.redis.url}: ${errorMessage(err)}`,
+      `cannot reach Redis at ${describeRedis(config.redis)}: ${errorMessage(err)}`,
       { cause: err },
     );
   }
   let redisDown = false;
   redis.on('close', () => {
     if (!redisDown)
-      log.warn({ url: config.redis.url }, 'Redis connection lost: answering 503 until it is back');
+      log.warn(
+        { redis: describeRedis(config.redis) },
+        'Redis connection lost: answering 503 until it is back',
+      );
     redisDown = true;
   });
   redis.on('ready', () => {
@@ -202,7 +229,15 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
   const runtimeTriggers = new RuntimeTriggers(redis, triggerSubscriber, config.redis.prefix, log, 5000, now);
   await runtimeTriggers.start();
   const triggers = new TriggerStore(redis, config.redis.prefix, configuredTriggers, now);
+  await triggers.hashStoredTokens().then(
+    (count) => count > 0 && log.info({ count }, 'run-time trigger tokens now kept as SHA-256 digests'),
+    (err) =>
+      log.warn({ err: errorMessage(err) }, 'could not hash stored trigger tokens; trying at next start'),
+  );
 
+  const inFlight = new InFlight(config.server.maxInFlight, (count) =>
+    log.warn({ inFlight: count }, 'over capacity (server.maxInFlight): answering 503 to new requests'),
+  );
   const ingress: IngressDeps = {
     producer: journal ?? producer,
     rejections,
@@ -210,17 +245,27 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
     log,
     requestLog: requestLogger(log),
     now,
+    publicUrl: config.publicUrl,
     bodyLimit: config.server.bodyLimit,
     accounts: (channel, id) =>
       index.get(channel.name)?.get(id) ??
       (channel.name === 'webhook' ? runtimeTriggers.lookup(id) : undefined),
     notifyLoop: (channel, account, loop, message) => loops.notify(channel, account, loop, message),
+    inFlight,
   };
+  for (const warning of deprecationWarnings(config)) log.warn(warning);
+  registerInFlightGauge(inFlight, metrics.registry);
   const limits = new PublicRateLimits(redis, config.redis.prefix, config.server.rateLimit);
-  // Node checks the timeouts below only every connectionsCheckingInterval (30 s by default), so a
-  // slow client could hold a socket for twice the limit; check every 2 s.
+  // A client that never finishes its headers or body must not hold a socket for long. Node checks
+  // these only every connectionsCheckingInterval (30 s by default): check often enough that a quiet
+  // client is cut within a tenth of the limit past it (at most 1 s).
+  const { headersTimeoutMs, requestTimeoutMs } = config.server;
   const publicServer = createServer(
-    { connectionsCheckingInterval: 2000 },
+    {
+      headersTimeout: headersTimeoutMs,
+      requestTimeout: requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, Math.ceil(headersTimeoutMs / 10)),
+    },
     createPublicHandler(
       ingress,
       configured.map((c) => c.channel),
@@ -228,9 +273,6 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
       limits,
     ),
   );
-  // A client that never finishes its headers or body must not hold a socket for long.
-  publicServer.headersTimeout = 10_000;
-  publicServer.requestTimeout = 20_000;
   publicServer.keepAliveTimeout = 65_000;
 
   const loops = new LoopRunner({
@@ -282,8 +324,8 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
     }),
   );
 
-  const publicUrl = await listen(publicServer, config.server.port, config.server.host);
-  const opsUrl = await listen(opsServer, config.server.opsPort, config.server.opsHost);
+  const publicUrl = await listen(publicServer, config.server.port, config.server.host, 'public');
+  const opsUrl = await listen(opsServer, config.server.opsPort, config.server.opsHost, 'ops');
   loops.start(configured);
   pump?.start();
 

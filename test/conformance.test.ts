@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exampleAccount as googleChat } from '../channels/googlechat/fixtures/config.js';
@@ -9,6 +10,7 @@ import { exampleAccount as webhook } from '../channels/webhook/fixtures/config.j
 import { exampleAccount as whatsapp } from '../channels/whatsapp/fixtures/config.js';
 import type { AnyChannel } from '../src/channel.js';
 import { eventId } from '../src/queue/envelope.js';
+import { presets } from '../src/verify/presets/index.js';
 import { startTestRelay, type TestRelay } from './support/relay.js';
 
 /**
@@ -39,16 +41,47 @@ function offline<T>(value: T): T {
 const registry = Object.entries(channels) as Array<[string, AnyChannel]>;
 const withRoutes = registry.filter(([, c]) => c.routes.length > 0);
 
+/** One generic trigger per sender preset, so every preset is held to the same rules. */
+const ed25519Hex = generateKeyPairSync('ed25519')
+  .publicKey.export({ format: 'der', type: 'spki' })
+  .subarray(-32)
+  .toString('hex');
+const p256Base64 = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  .publicKey.export({ format: 'der', type: 'spki' })
+  .toString('base64');
+/** A public key of the kind the preset takes (Ed25519 for Discord, P-256 for SendGrid). */
+const keyFor = (p: typeof presets extends ReadonlyMap<string, infer P> ? P : never) =>
+  [ed25519Hex, p256Base64].find((key) => {
+    try {
+      p.assertPublicKey?.(key);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+const presetTriggers = [...presets.values()].map((p) => ({
+  group: 'preset',
+  trigger: p.name,
+  auth: {
+    scheme: p.name,
+    ...(p.needs === 'secrets' ? { secrets: ['conformance-secret-0123456789'] } : { publicKey: keyFor(p) }),
+  },
+}));
+
 let t: TestRelay;
 let accounts: Map<string, unknown>;
+let presetAccounts: unknown[];
 beforeAll(async () => {
-  const configured = Object.fromEntries(
+  const configured: Record<string, unknown[]> = Object.fromEntries(
     Object.entries(examples).map(([key, account]) => [key, [offline(account)]]),
   );
-  t = await startTestRelay({ channels: configured });
+  configured.webhook = [...(configured.webhook ?? []), ...presetTriggers];
+  // Every unsigned request fails authentication from one client on purpose: no rate limit here.
+  t = await startTestRelay({ channels: configured, server: { rateLimit: { enabled: false } } });
   const { parseConfig } = await import('../src/config/load.js');
   const parsed = parseConfig({ channels: configured }, {}).channels as Record<string, unknown[]>;
   accounts = new Map(Object.entries(parsed).map(([key, list]) => [key, list[0]]));
+  presetAccounts = (parsed.webhook ?? []).slice(1);
 });
 afterAll(() => t.close());
 
@@ -103,8 +136,9 @@ describe('every route refuses an unsigned request and queues nothing', () => {
         ? {}
         : { body: '{"unsigned":true}', headers: { 'content-type': 'application/json' } }),
     });
-    // 400 where the proof lives in the body (Graph clientState) and the body has none to check.
-    expect([400, 401, 403]).toContain(res.status);
+    // 400 where the proof lives in the body (Graph clientState) and the body has none to check;
+    // 405 where the route takes a method only for some accounts (webhook GET: Dropbox's challenge).
+    expect([400, 401, 403, ...(method === 'GET' && key === 'webhook' ? [405] : [])]).toContain(res.status);
     expect((await t.jobs()).length).toBe(before);
   });
 });
@@ -135,5 +169,24 @@ describe('signed fixtures: never a 5xx, and what is accepted is queued', () => {
       const jobs = await t.jobs();
       for (const job of jobs) expect(job.id).not.toContain(':');
     }
+  });
+});
+
+describe('every sender preset refuses an unsigned request, and accepts its own signature', () => {
+  const names = [...presets.keys()];
+  it.each(names)('%s', async (name) => {
+    const preset = presets.get(name);
+    const before = (await t.jobs()).length;
+    const path = `/webhook/preset/${name}`;
+    // Linear also signs a webhookTimestamp inside the body.
+    const body = `{"id":"evt_1","type":"conformance.test","webhookTimestamp":${Date.now()}}`;
+    const unsigned = await t.post(path, body, { 'content-type': 'application/json' });
+    expect(unsigned.status).toBe(401);
+    expect((await t.jobs()).length).toBe(before);
+    if (!preset?.sign) return; // the sender holds the private key
+    const account = presetAccounts[names.indexOf(name)];
+    const signed = channels.webhook.sign(account as never, Buffer.from(body), Date.now(), t.url);
+    const res = await fetch(t.url + signed.path, { method: 'POST', body, headers: signed.headers });
+    expect(res.status).toBeLessThan(300);
   });
 });

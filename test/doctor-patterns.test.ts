@@ -6,6 +6,7 @@ import {
   diagnoseRejections,
   type PatternContext,
   secretMismatch,
+  signedUrlMismatch,
   strippedHeaders,
   unknownAccounts,
 } from '../src/doctor/patterns.js';
@@ -135,6 +136,21 @@ describe('all signatures failing after a date', () => {
       ctx({ lastAccepted: new Map([['whatsapp/main', '2026-11-23T00:00:00.000Z']]) }),
     );
     expect(verdicts(fs)).toEqual(['warning']);
+  });
+});
+
+describe('URL-signed senders failing', () => {
+  it('names the URL the relay checked and points at publicUrl and X-Forwarded-*', () => {
+    const url = 'http://10.0.0.5:8080/webhook/pay/square';
+    const fs = signedUrlMismatch(times(3, { channel: 'webhook', account: 'pay/square', detail: { url } }));
+    expect(verdicts(fs)).toEqual(['problem']);
+    expect(fs[0]?.message).toContain(url);
+    expect(fs[0]?.message).toContain('publicUrl');
+    expect(fs[0]?.message).toContain('X-Forwarded-Proto');
+  });
+
+  it('says nothing for signatures that do not cover the URL', () => {
+    expect(signedUrlMismatch(times(3, { channel: 'webhook', account: 'gh/repo' }))).toEqual([]);
   });
 });
 

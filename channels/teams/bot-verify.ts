@@ -3,6 +3,7 @@ import { RejectedError } from '../../src/errors.js';
 import { header, parseJsonObject } from '../../src/http/parse.js';
 import { verifyJwt } from '../../src/verify/jwt.js';
 import { bearerToken } from '../../src/verify/token.js';
+import { routeNotConfigured } from '../../src/verify/unconfigured.js';
 import { botAlgorithms, botKeySet } from './bot-keys.js';
 import type { TeamsAccount } from './config.js';
 
@@ -29,9 +30,7 @@ export function verifiedActivity(req: InboundRequest): Record<string, unknown> {
 
 export async function verifyBot(req: InboundRequest, account: TeamsAccount, nowMs: number): Promise<void> {
   if (account.appId === undefined) {
-    throw new RejectedError('bad_signature', {
-      why: 'Bot Framework is not configured for this account (no appId)',
-    });
+    throw routeNotConfigured('Bot Framework', 'appId');
   }
   const authorization = header(req, 'authorization');
   if (!authorization) throw new RejectedError('missing_signature');

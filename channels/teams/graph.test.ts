@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestRelay, type TestRelay } from '../../test/support/relay.js';
 import { teamsAccount } from './config.js';
 import { fixture, graphItem as item } from './fixtures/graph.js';
+import { mentionsClientState } from './graph-verify.js';
 import { teams, withClientState } from './index.js';
 
 let t: TestRelay;
@@ -139,8 +140,12 @@ describe('Graph: refused requests make no job', () => {
     ['empty value array', 'contoso', '{"value":[]}', json, 401],
     ['account without clientState', 'botonly', JSON.stringify({ value: [item()] }), json, 401],
     ['unknown account', 'nobody', JSON.stringify({ value: [item()] }), json, 404],
-    ['malformed JSON', 'contoso', '{"value":[', json, 400],
-    ['no value array', 'contoso', '{"values":[]}', json, 400],
+    // The proof is inside the body: one that cannot be read proves nothing (401, a failed authentication).
+    ['malformed JSON', 'contoso', '{"value":[', json, 401],
+    ['malformed JSON holding the clientState', 'contoso', '{"value":[{"clientState":"cs-new"', json, 401],
+    ['no value array', 'contoso', '{"values":[]}', json, 401],
+    ['clientState outside any item', 'contoso', '{"clientState":"cs-new","value":[{"id":"x"}]}', json, 401],
+    ['items that are not objects', 'contoso', '{"value":["cs-new",1]}', json, 401],
     ['text/plain without validationToken', 'contoso', 'hello', { 'content-type': 'text/plain' }, 415],
   ];
   it.each(cases)('%s → %i', async (_name, account, body, headers, status) => {
@@ -158,5 +163,42 @@ describe('Graph: refused requests make no job', () => {
   it('never logs a clientState', () => {
     const text = t.logs.join('\n');
     for (const secret of ['cs-new', 'cs-old']) expect(text).not.toContain(secret);
+  });
+});
+
+describe('Graph: the clientState pre-check on raw bytes', () => {
+  const states = ['cs-new', 'a+b<c>'];
+  it.each([
+    ['compact', '{"value":[{"clientState":"cs-new"}]}', true],
+    ['spaced and pretty-printed', '{ "value": [ { "clientState" :\n\t "cs-new" } ] }', true],
+    ['JSON-escaped as .NET writes it', '{"value":[{"clientState":"a\\u002Bb\\u003Cc\\u003E"}]}', true],
+    ['a later item', '{"value":[{"clientState":"old"},{"clientState":"cs-new"}]}', true],
+    ['absent', '{"value":[{"id":"cs-new"}]}', false],
+    ['a prefix of a real one', '{"value":[{"clientState":"cs-ne"}]}', false],
+    ['a longer one', '{"value":[{"clientState":"cs-new2"}]}', false],
+    ['unterminated', '{"value":[{"clientState":"cs-new', false],
+    ['not a string', '{"value":[{"clientState":1}]}', false],
+  ])('%s → %s', (_name, body, expected) => {
+    expect(mentionsClientState(Buffer.from(body), states)).toBe(expected);
+  });
+
+  it("takes Graph's longest clientState (255 characters) even fully escaped", () => {
+    const long = 'A'.repeat(255);
+    const escaped = '\\u0041'.repeat(255);
+    expect(mentionsClientState(Buffer.from(`{"value":[{"clientState":"${escaped}"}]}`), [long])).toBe(true);
+    expect(mentionsClientState(Buffer.from(`{"value":[{"clientState":"${escaped}A"}]}`), [long])).toBe(false);
+  });
+
+  it('stops looking after 1,000 decoys (a genuine batch carries its clientState from the first item)', () => {
+    const decoys = (n: number) => Array.from({ length: n }, (_, i) => `{"clientState":"d${i}"}`);
+    const body = (n: number) =>
+      Buffer.from(
+        JSON.stringify({ value: [] }).replace(
+          '[]',
+          `[${[...decoys(n), '{"clientState":"cs-new"}'].join(',')}]`,
+        ),
+      );
+    expect(mentionsClientState(body(999), states)).toBe(true);
+    expect(mentionsClientState(body(1000), states)).toBe(false);
   });
 });

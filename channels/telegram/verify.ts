@@ -2,6 +2,7 @@ import type { InboundRequest, SignedRequest } from '../../src/channel.js';
 import { RejectedError } from '../../src/errors.js';
 import { header } from '../../src/http/parse.js';
 import { verifyToken } from '../../src/verify/token.js';
+import { routeNotConfigured } from '../../src/verify/unconfigured.js';
 import type { TelegramAccount } from './config.js';
 
 /**
@@ -13,7 +14,9 @@ export const secretHeader = 'x-telegram-bot-api-secret-token';
 
 export function verifyTelegram(req: InboundRequest, account: TelegramAccount): void {
   // Polling accounts have no webhook: nothing posted to their URL is Telegram's (fail closed).
-  const verdict = verifyToken(header(req, secretHeader), account.secretToken ?? []);
+  if (account.secretToken === undefined)
+    throw routeNotConfigured('the webhook (polling mode)', 'secretToken');
+  const verdict = verifyToken(header(req, secretHeader), account.secretToken);
   if (verdict === 'missing') throw new RejectedError('missing_signature');
   if (verdict === 'mismatch') throw new RejectedError('bad_signature');
 }

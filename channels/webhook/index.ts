@@ -1,8 +1,12 @@
 import { z } from 'zod';
-import type { ChannelAdapter } from '../../src/channel.js';
-import { type WebhookAccount, webhookAccount } from './config.js';
-import { acceptsWebhook, normalizeWebhook } from './normalize.js';
-import { signWebhook, verifyWebhook, webhookProof } from './verify.js';
+import type { ChannelAdapter, HttpMethod } from '../../src/channel.js';
+import { RejectedError } from '../../src/errors.js';
+import { isPresetAuth, type WebhookAccount, webhookAccount } from './config.js';
+import { acceptsWebhook, normalizeWebhook, webhookPayload } from './normalize.js';
+import { presetInput, signedUrl, signWebhook, verifyWebhook, webhookProof } from './verify.js';
+
+const defaultMethods: readonly HttpMethod[] = ['POST', 'PUT'];
+const accepted = (ids: readonly string[]) => ({ status: 202, body: { ids } });
 
 /** Generic triggers: `POST /webhook/{group}/{trigger}`, authenticated per `auth.scheme`. */
 export const webhook = {
@@ -22,14 +26,36 @@ export const webhook = {
   routes: [
     {
       path: '/webhook/:group/:trigger',
-      methods: ['POST', 'PUT'],
+      // GET only for presets that name it (Dropbox's challenge); refused per trigger in handshake.
+      methods: ['GET', 'POST', 'PUT'],
       accountId: (p) => `${p.group}/${p.trigger}`,
       accepts: acceptsWebhook,
-      verify: (req, account, ctx) => verifyWebhook(req, account, ctx.now()),
-      receive: (req, account) => ({
-        events: [normalizeWebhook(req, account)],
-        reply: (ids) => ({ status: 202, body: { ids } }),
-      }),
+      // An unsigned handshake (Dropbox's challenge) is answered before verification.
+      handshake: (req, account) => {
+        const preset = isPresetAuth(account.auth) ? account.auth.preset : undefined;
+        const challenge = preset?.challenge?.(presetInput(req, ''));
+        if (challenge) return challenge;
+        const methods = preset?.methods ?? defaultMethods;
+        if (!methods.includes(req.method as HttpMethod))
+          throw new RejectedError('method_not_allowed', { allow: methods.join(', ') });
+        return undefined;
+      },
+      verify: (req, account, ctx) => verifyWebhook(req, account, ctx),
+      receive: (req, account, ctx) => {
+        const payload = webhookPayload(req);
+        const auth = account.auth;
+        if (!isPresetAuth(auth))
+          return { events: [normalizeWebhook(req, account, payload)], reply: accepted };
+        const { preset, creds } = auth;
+        // A signed handshake (Zoom, Twitch, Discord's PING) is answered only now that it verified; nothing is queued.
+        const url = preset.signsUrl ? signedUrl(req, ctx.publicUrl) : '';
+        const handshake = preset.handshake?.(presetInput(req, url), payload, creds, ctx.now());
+        if (handshake) return { events: [], reply: () => handshake };
+        return {
+          events: [normalizeWebhook(req, account, payload)],
+          reply: (ids) => preset.reply?.(ids, payload) ?? accepted(ids),
+        };
+      },
     },
   ],
   sign: signWebhook,

@@ -1,16 +1,32 @@
 import { createHash } from 'node:crypto';
 import type { ChannelEvent, InboundRequest } from '../../src/channel.js';
 import { bodyText, header, isForm, isJson, parseForm, parseJson } from '../../src/http/parse.js';
-import type { WebhookAccount } from './config.js';
+import { isPresetAuth, type WebhookAccount } from './config.js';
+import { presetInput } from './verify.js';
 
 /** Never copied into `data.headers`: credentials, signatures, and anything named like one. */
 const secretHeader = /authorization|cookie|token|secret|signature|api-?key/i;
 
+/** The headers that carry a trigger's proof (the configured signature header, a preset's), lower-cased once per trigger. */
+const proofHeaders = new WeakMap<WebhookAccount['auth'], readonly string[]>();
+function proofHeadersOf(auth: WebhookAccount['auth']): readonly string[] {
+  let names = proofHeaders.get(auth);
+  if (!names) {
+    names = isPresetAuth(auth)
+      ? auth.preset.headers.map((h) => h.toLowerCase())
+      : auth.scheme === 'hmac-sha256'
+        ? [auth.headerLower]
+        : [];
+    proofHeaders.set(auth, names);
+  }
+  return names;
+}
+
 export function keptHeaders(req: InboundRequest, account: WebhookAccount): Record<string, string> {
   const kept: Record<string, string> = {};
-  const signatureHeader = account.auth.scheme === 'hmac-sha256' ? account.auth.headerLower : undefined;
+  const proof = proofHeadersOf(account.auth);
   for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined || name === signatureHeader || secretHeader.test(name)) continue;
+    if (value === undefined || proof.includes(name) || secretHeader.test(name)) continue;
     kept[name] = Array.isArray(value) ? value.join(', ') : value;
   }
   return kept;
@@ -23,15 +39,27 @@ export function webhookPayload(req: InboundRequest): unknown {
   return { text: bodyText(req) };
 }
 
-export function normalizeWebhook(req: InboundRequest, account: WebhookAccount): ChannelEvent {
-  // Standard Webhooks' id, or the sender's Idempotency-Key: a redelivery makes no new job.
-  const key = header(req, 'webhook-id') ?? header(req, 'idempotency-key');
+export function normalizeWebhook(
+  req: InboundRequest,
+  account: WebhookAccount,
+  payload = webhookPayload(req),
+): ChannelEvent {
+  // A sender preset names the sender's own delivery id (the key) and event name (`senderevent`).
+  const preset = isPresetAuth(account.auth) ? account.auth.preset : undefined;
+  const input = preset ? presetInput(req, '') : undefined;
+  // Standard Webhooks' id (or Svix's), or the sender's Idempotency-Key: a redelivery makes no new job.
+  const key =
+    (input && preset?.deliveryKey(input, payload)) ??
+    header(req, 'webhook-id') ??
+    header(req, 'svix-id') ??
+    header(req, 'idempotency-key');
   return {
     type: 'webhook.received',
     key,
     // Without one, the same bytes again soon are the sender's retry (after a 503): see retryWindowMs.
     retryKey: key === undefined ? createHash('sha256').update(req.body).digest('base64url') : undefined,
-    payload: webhookPayload(req),
+    senderevent: input && preset?.eventName(input, payload),
+    payload,
     headers: keptHeaders(req, account),
   };
 }

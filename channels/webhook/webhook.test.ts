@@ -28,6 +28,32 @@ const config = {
       { group: 'std', trigger: 'events', auth: { scheme: 'standard-webhooks', secrets: [stdSecret] } },
       { group: 'open', trigger: 'ping', auth: { scheme: 'none' } },
       { group: 'other', trigger: 'routed', auth: { scheme: 'none' }, queue: 'other-queue' },
+      {
+        group: 'pd',
+        trigger: 'rotating',
+        auth: {
+          scheme: 'hmac-sha256',
+          secrets: ['pd-new', 'pd-old'],
+          header: 'X-PagerDuty-Signature',
+          prefix: 'v1=',
+        },
+      },
+      {
+        group: 'sha1',
+        trigger: 'hook',
+        auth: {
+          scheme: 'hmac-sha256',
+          secrets: 'sha1-secret',
+          header: 'X-Hub-Signature',
+          prefix: 'sha1=',
+          algorithm: 'sha1',
+        },
+      },
+      {
+        group: 'gl',
+        trigger: 'push',
+        auth: { scheme: 'token', header: 'X-Gitlab-Token', token: 'gitlab-token-0123456789' },
+      },
     ],
   },
   routes: [{ match: { channel: 'webhook', trigger: 'ci/deploys' }, queues: ['audit'] }],
@@ -170,6 +196,63 @@ describe('generic triggers: accepted requests', () => {
     );
     expect(await t.queue().getJob(copied as string)).toBeTruthy();
     expect(await t.queue('audit').getJob(copied as string)).toBeTruthy();
+  });
+});
+
+describe('generic schemes: signature lists, algorithm, token header, svix aliases', () => {
+  const body = '{"event":{"id":"e1"}}';
+  const hex = (secret: string, alg: 'sha256' | 'sha1' = 'sha256') =>
+    signHmac(secret, Buffer.from(body), { algorithm: alg, encoding: 'hex', prefix: '' });
+  const json = { 'content-type': 'application/json' };
+
+  it('hmac-sha256: any signature of a list, against any secret (PagerDuty during a rotation)', async () => {
+    for (const header of [`v1=${hex('unrelated')},v1=${hex('pd-old')}`, `v1=${hex('pd-new')} v1=${hex('x')}`])
+      await ids(await t.post('/webhook/pd/rotating', body, { ...json, 'x-pagerduty-signature': header }));
+    const refused = await t.post('/webhook/pd/rotating', body, {
+      ...json,
+      'x-pagerduty-signature': `v1=${hex('unrelated')},v1=${hex('other')}`,
+    });
+    expect(refused.status).toBe(401);
+  });
+
+  it('hmac-sha256: algorithm sha1', async () => {
+    await ids(
+      await t.post('/webhook/sha1/hook', body, {
+        ...json,
+        'x-hub-signature': `sha1=${hex('sha1-secret', 'sha1')}`,
+      }),
+    );
+    const sha256 = await t.post('/webhook/sha1/hook', body, {
+      ...json,
+      'x-hub-signature': `sha1=${hex('sha1-secret')}`,
+    });
+    expect(sha256.status).toBe(401);
+  });
+
+  it('token: header: reads only the named header', async () => {
+    await ids(
+      await t.post('/webhook/gl/push', body, { ...json, 'x-gitlab-token': 'gitlab-token-0123456789' }),
+    );
+    const bearer = await t.post('/webhook/gl/push', body, {
+      ...json,
+      authorization: 'Bearer gitlab-token-0123456789',
+    });
+    expect(bearer.status).toBe(401);
+  });
+
+  it('standard-webhooks: svix-* headers when webhook-* are absent', async () => {
+    const h = stdHeaders(body, 'msg_svix');
+    const svix = {
+      ...json,
+      'svix-id': h['webhook-id'],
+      'svix-timestamp': h['webhook-timestamp'],
+      'svix-signature': h['webhook-signature'],
+    };
+    const [first] = await ids(await t.post('/webhook/std/events', body, svix));
+    const [again] = await ids(await t.post('/webhook/std/events', body, svix));
+    expect(again).toBe(first);
+    const tampered = await t.post('/webhook/std/events', `${body} `, svix);
+    expect(tampered.status).toBe(401);
   });
 });
 

@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { channelList } from '../../channels/index.js';
 import { configuredChannels } from '../accounts.js';
+import { deprecationWarnings } from '../config/deprecated.js';
 import { loadConfig } from '../config/load.js';
+import { describeRedis } from '../redis/url.js';
 import { probeAccount } from './online.js';
 import { fail } from './output.js';
 
@@ -15,7 +17,7 @@ export async function checkCommand(flags: { config?: string; online?: boolean })
     const { config } = loaded;
     const lines = [`config: ${loaded.source}: valid`];
     lines.push(
-      `public port ${config.server.port}, ops port ${config.server.opsPort}, redis ${config.redis.url.replace(/\/\/[^@/]*@/, '//***@')} (prefix ${config.redis.prefix})`,
+      `public port ${config.server.port}, ops port ${config.server.opsPort}, redis ${describeRedis(config.redis)} (prefix ${config.redis.prefix})`,
     );
     lines.push(
       `queue ${config.queue.name}: ${config.queue.attempts} attempts, dedupe ${config.queue.dedupeHours} h`,
@@ -27,6 +29,7 @@ export async function checkCommand(flags: { config?: string; online?: boolean })
         : 'ingest journal: off (jobs made before the 2xx)',
     );
     lines.push(`admin API: ${config.admin.token ? 'enabled' : 'disabled (no admin.token)'}`);
+    for (const warning of deprecationWarnings(config)) lines.push(`warning: ${warning}`);
     const accounts = configuredChannels(config, channelList).flatMap(({ channel, accounts }) =>
       accounts.map((account) => ({ channel, account })),
     );

@@ -12,6 +12,7 @@ import {
   triggerInput,
 } from '../triggers/record.js';
 import { TriggerStore } from '../triggers/store.js';
+import { presets } from '../verify/presets/index.js';
 import { type CliContext, openContext } from './context.js';
 import { fail, printJson, table } from './output.js';
 
@@ -57,6 +58,8 @@ function howToSend(record: TriggerRecord): string {
       return 'send Authorization: Bearer <secret> (or X-Relay-Token: <secret>)';
     case 'none':
       return 'unsigned: anyone who knows the URL can enqueue events';
+    default:
+      return `the ${record.scheme} sender signs each request (${presets.get(record.scheme)?.doc ?? 'its docs'})`;
   }
 }
 
@@ -101,6 +104,7 @@ async function createCommand(
   flags: {
     config?: string;
     scheme?: string;
+    secret?: string;
     header?: string;
     prefix?: string;
     encoding?: string;
@@ -111,6 +115,7 @@ async function createCommand(
   const id = idFrom(target);
   const parsed = triggerInput.safeParse({
     scheme: flags.scheme,
+    secret: flags.secret,
     header: flags.header,
     prefix: flags.prefix,
     encoding: flags.encoding,
@@ -126,7 +131,8 @@ async function createCommand(
     const result = await store.put(group, trigger, parsed.data, { createOnly: true });
     if (flags.json)
       return printJson({ ...describeTrigger(result.record, Date.now()), secret: result.secret });
-    printSecret(ctx, 'created', result.record, result.secret);
+    // A secret given with --secret is not echoed back.
+    printSecret(ctx, 'created', result.record, flags.secret === undefined ? result.secret : undefined);
   });
 }
 
@@ -182,7 +188,11 @@ export function registerTriggerCommands(program: Command, configOption: readonly
     .description('create a trigger with a generated secret, shown once')
     .option(...configOption)
     .option('--scheme <scheme>', `${schemes.join(', ')} (default standard-webhooks)`)
-    .option('--header <name>', 'hmac-sha256: signature header (default X-Signature-256)')
+    .option('--secret <value>', "the sender's signing secret (sender presets, e.g. Stripe's whsec_…)")
+    .option(
+      '--header <name>',
+      'hmac-sha256: signature header (default X-Signature-256); token: the header to read',
+    )
     .option('--prefix <text>', 'hmac-sha256: written before the digest, e.g. sha256=')
     .option('--encoding <hex|base64>', 'hmac-sha256: digest encoding (default hex)')
     .option('--queue <name>', "route this trigger's events to another queue")

@@ -93,7 +93,7 @@ describe('validation', () => {
         'server.bodyLimit: must be a size such as 1mb, 512kb or 65536',
         'queue.attempts: Too small: expected number to be >=1',
         expect.stringMatching(/^\(top level\): Unrecognized key: "surprise"/),
-        'channels.webhook.0.auth: required: set auth.scheme to hmac-sha256, token, standard-webhooks (or none to accept unsigned requests)',
+        'channels.webhook.0.auth: required: set auth.scheme to hmac-sha256, token, standard-webhooks, a sender preset such as github or stripe (docs/channels/webhook.md lists them), or none to accept unsigned requests',
         'channels.webhook.1.group: must be 1-64 of A-Z a-z 0-9 _ -',
         'channels.webhook.2.auth.secrets: required (or secretsFile)',
         expect.stringMatching(/^channels\.webhook\.3\.auth: Unrecognized key: "tokne"/),
@@ -114,7 +114,7 @@ describe('validation', () => {
   });
 
   it('takes secrets as one value, a rotation list, or a file; refuses both and unreadable files', () => {
-    const secretFile = file('secret.txt', 'from-file\n');
+    const secretFile = file('secret.txt', 'from-file-0123456789\n');
     const rotation = file('rotation.txt', 'new-one\nold-one\n');
     const c = parseConfig(
       {
@@ -129,12 +129,19 @@ describe('validation', () => {
       },
       {},
     );
-    expect(c.admin.token).toEqual(['from-file']);
+    expect(c.admin.token).toEqual(['from-file-0123456789']);
     const [one, list, fromFile] = c.channels.webhook ?? [];
     expect(one?.auth).toMatchObject({ scheme: 'token', token: ['single'] });
     expect(list?.auth).toMatchObject({ secrets: ['s1', 's2'], headerLower: 'x-signature-256' });
     expect(fromFile?.auth).toMatchObject({ secrets: ['new-one', 'old-one'] });
-    expect([...collectSecrets(c)].sort()).toEqual(['from-file', 'new-one', 'old-one', 's1', 's2', 'single']);
+    expect([...collectSecrets(c)].sort()).toEqual([
+      'from-file-0123456789',
+      'new-one',
+      'old-one',
+      's1',
+      's2',
+      'single',
+    ]);
 
     expect(
       problems(() =>
@@ -159,6 +166,24 @@ describe('validation', () => {
       'channels.webhook.0.auth.tokenFile: give token or tokenFile, not both',
       `channels.webhook.1.auth.tokenFile: cannot read secret file ${join(dir, 'missing.txt')} (ENOENT)`,
       'channels.webhook.2.auth.secrets: must be a whsec_<base64> key',
+    ]);
+  });
+
+  it('admin.token needs at least 16 characters, inline, in a rotation list or in tokenFile', () => {
+    const short = file('short-admin-token.txt', 'abc123\n');
+    const line = 'must be at least 16 characters (e.g. openssl rand -hex 32)';
+    expect(problems(() => parseConfig({ admin: { token: 'abc123' } }, {}))).toEqual([`admin.token: ${line}`]);
+    expect(problems(() => parseConfig({ admin: { token: ['0123456789abcdef', 'abc123'] } }, {}))).toEqual([
+      `admin.token.1: ${line}`,
+    ]);
+    expect(problems(() => parseConfig({ admin: { tokenFile: short } }, {}))).toEqual([
+      `admin.tokenFile: ${line}`,
+    ]);
+    expect(problems(() => parseConfig({ admin: { token: 'abc123' } }, {})).join('\n')).not.toContain(
+      'abc123',
+    );
+    expect(parseConfig({ admin: { token: '0123456789abcdef' } }, {}).admin.token).toEqual([
+      '0123456789abcdef',
     ]);
   });
 

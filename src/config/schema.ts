@@ -27,6 +27,26 @@ const server = z
       .default('loopback, uniquelocal')
       .describe("express's trust-proxy setting: whose X-Forwarded-* headers are believed"),
     shutdownTimeoutMs: z.number().int().positive().default(8000),
+    maxInFlight: z
+      .number()
+      .int()
+      .positive()
+      .default(512)
+      .describe(
+        'requests being verified and queued at once (counted once the body has arrived); past it the public port answers 503 + Retry-After at once',
+      ),
+    headersTimeoutMs: z
+      .number()
+      .int()
+      .positive()
+      .default(10_000)
+      .describe('a client that has not sent all its headers by then is cut off (408)'),
+    requestTimeoutMs: z
+      .number()
+      .int()
+      .positive()
+      .default(20_000)
+      .describe('a client that has not sent its whole request (headers and body) by then is cut off (408)'),
     rateLimit: z
       .strictObject({
         enabled: z.boolean().default(true),
@@ -35,19 +55,26 @@ const server = z
           .number()
           .int()
           .positive()
-          .default(6000)
-          .describe('requests per client address and route per window, verified or not'),
+          .optional()
+          .meta({ deprecated: true })
+          .describe(
+            'deprecated and ignored: a request that verifies is never refused for its rate; limit volume at the ingress',
+          ),
         failedAuthMax: z
           .number()
           .int()
           .positive()
           .default(20)
           .describe(
-            'requests per client address and route per window that fail authentication or name an unknown account; then 429 until the window ends',
+            'requests per client address and route per window that fail authentication or name an unknown account; then that client gets 429 for its unverified requests until the window ends (verified ones still pass)',
           ),
       })
       .prefault({})
       .describe('public port only; counts are shared by every replica through Redis'),
+  })
+  .refine((s) => s.headersTimeoutMs <= s.requestTimeoutMs, {
+    message: 'must not exceed server.requestTimeoutMs',
+    path: ['headersTimeoutMs'],
   })
   .prefault({});
 
@@ -155,9 +182,26 @@ const queue = z
   })
   .prefault({});
 
+const minAdminTokenLength = 16;
+const shortAdminToken = `must be at least ${minAdminTokenLength} characters (e.g. openssl rand -hex 32)`;
+const adminTokenValue = z.string().min(minAdminTokenLength, shortAdminToken);
+
 const admin = z
-  .strictObject({ ...secretFields('token') })
-  .transform((v, ctx) => resolveSecrets(v, ctx, [], ['token']))
+  .strictObject({
+    ...secretFields('token'),
+    // Stated here as well as checked below, so the JSON Schema says it too.
+    token: z
+      .union([adminTokenValue, z.array(adminTokenValue).min(1)])
+      .describe('a secret, or a list of secrets during a rotation')
+      .nullish(),
+  })
+  .transform((v, ctx) => {
+    const resolved = resolveSecrets(v, ctx, [], ['token']);
+    // tokenFile is read by resolveSecrets: its lines are checked here. No message repeats a value.
+    if (resolved.token?.some((t) => t.length < minAdminTokenLength))
+      ctx.addIssue({ code: 'custom', message: shortAdminToken, path: ['tokenFile'], input: undefined });
+    return resolved;
+  })
   .prefault({});
 
 const route = z.strictObject({
@@ -167,6 +211,12 @@ const route = z.strictObject({
       account: z.string().optional(),
       type: z.string().optional().describe('an event type, or a prefix ending in * such as slack.*'),
       trigger: z.string().optional().describe('generic triggers: group/trigger'),
+      senderevent: z
+        .string()
+        .optional()
+        .describe(
+          "a sender preset's event name (push, invoice.paid), or a prefix ending in * such as invoice.*",
+        ),
     })
     .prefault({}),
   queues: z.array(queueName).min(1),

@@ -121,3 +121,17 @@ export function resolveSecrets<
   }
   return out as WithSecrets<T, Req, Opt>;
 }
+
+/**
+ * JSON Schema (for zod's `.meta`) saying secret `key` is given: the field itself (not null) or
+ * `<key>File`. The zod side checks presence in `resolveSecrets`, which the generated JSON Schema
+ * cannot see; accounts state the same rule with this so editors and `relay check` agree.
+ */
+export function secretGiven(key: string): Record<string, unknown> {
+  return {
+    anyOf: [
+      { required: [key], properties: { [key]: { not: { type: 'null' } } } },
+      { required: [`${key}File`] },
+    ],
+  };
+}

@@ -3,6 +3,7 @@ import type { Rejection } from '../rejections.js';
 import { oversizedBodies, reEncodedBodies } from './bodies.js';
 import { type Finding, finding } from './finding.js';
 import { groupBy, keyOf, minRepeats, plural, span } from './groups.js';
+import { isUnconfigured, unconfiguredRoutes } from './unconfigured.js';
 
 /*
  * Plain-language diagnoses over the rejection log. Pure functions of the records and what the
@@ -26,7 +27,8 @@ export interface PatternContext {
 /** A signature header that never arrives: something in front of the relay drops it. */
 export function strippedHeaders(records: readonly Rejection[], ctx: PatternContext): Finding[] {
   const out: Finding[] = [];
-  const missing = records.filter((r) => r.reason === 'missing_signature');
+  // A route the account does not take refuses every request, signed or not: not a stripped header.
+  const missing = records.filter((r) => r.reason === 'missing_signature' && !isUnconfigured(r));
   for (const [key, group] of groupBy(missing, keyOf)) {
     if (group.length < minRepeats) continue;
     const sample = group[0] as Rejection;
@@ -143,6 +145,27 @@ export function secretMismatch(records: readonly Rejection[], ctx: PatternContex
   return out;
 }
 
+/**
+ * Bad signatures from a sender that signs the URL (Twilio, Square, HubSpot): the rejection names
+ * the URL the relay checked, and the usual cause is that it is not the one the sender posted to.
+ */
+export function signedUrlMismatch(records: readonly Rejection[]): Finding[] {
+  const out: Finding[] = [];
+  const bad = records.filter((r) => r.reason === 'bad_signature' && typeof r.detail?.url === 'string');
+  for (const [key, group] of groupBy(bad, keyOf)) {
+    if (group.length < minRepeats) continue;
+    const url = (group[group.length - 1] as Rejection).detail?.url as string;
+    out.push(
+      finding(
+        'problem',
+        `rejections ${key}`,
+        `${plural(group.length, 'signature')} over the URL failed; the relay checked ${url}: if the sender posts to another URL, set publicUrl to the public base the sender uses, and make the proxy pass X-Forwarded-Proto and X-Forwarded-Host (or the original Host) unchanged`,
+      ),
+    );
+  }
+  return out;
+}
+
 /** Edit distance, for "did you mean". */
 function distance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
@@ -194,9 +217,11 @@ export function unknownAccounts(records: readonly Rejection[], ctx: PatternConte
 /** Every diagnosis; one ok line when the log shows no pattern. */
 export function diagnoseRejections(records: readonly Rejection[], ctx: PatternContext): Finding[] {
   const found = [
+    ...unconfiguredRoutes(records),
     ...strippedHeaders(records, ctx),
     ...clockSkew(records),
     ...secretMismatch(records, ctx),
+    ...signedUrlMismatch(records),
     ...reEncodedBodies(records),
     ...unknownAccounts(records, ctx),
     ...oversizedBodies(records),

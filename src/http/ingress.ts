@@ -7,6 +7,7 @@ import type { Metrics } from '../metrics.js';
 import { toEnvelope } from '../queue/envelope.js';
 import type { EventSink } from '../queue/journal.js';
 import type { RejectionLog } from '../rejections.js';
+import type { InFlight } from './in-flight.js';
 import { inexactJsonOf } from './parse.js';
 
 /**
@@ -25,9 +26,13 @@ export interface IngressDeps {
   readonly requestLog?: Logger;
   readonly accounts: AccountLookup;
   readonly bodyLimit: number;
+  /** `publicUrl` from the config, handed to routes (`RouteContext.publicUrl`). */
+  readonly publicUrl?: string | undefined;
   now(): number;
   /** Appends to a loop's inbox (`RouteContext.notifyLoop`); absent: routes cannot reach loops. */
   notifyLoop?(channel: string, account: string, loop: string, message: string): Promise<void>;
+  /** The bound on requests being verified and queued (`server.maxInFlight`); absent: none. */
+  readonly inFlight?: InFlight;
 }
 
 export interface BoundRoute {
@@ -42,6 +47,12 @@ export interface IncomingRequest {
   readonly query: URLSearchParams;
   readonly ip: string;
   readonly stream: IncomingMessage;
+  /**
+   * Asked about a refused request before it is recorded: the transport's own answer (429 for a
+   * client past its failed-authentication limit, counted and recorded by the transport), or
+   * undefined to answer as usual. Never asked about a request that verified.
+   */
+  readonly refused?: (err: RejectedError) => Promise<IngressReply | undefined>;
 }
 
 export interface IngressReply extends Reply {
@@ -70,6 +81,9 @@ async function readBody(stream: IncomingMessage, limit: number): Promise<Buffer>
   }
 }
 
+/** More requests in flight than `server.maxInFlight`: answered 503 at once. */
+class OverCapacity extends Error {}
+
 /**
  * The request path from socket to job, the same for every channel: account, encoding, body (read
  * once, as bytes, within the limit), handshake, content type, signature, parse, enqueue, answer.
@@ -89,6 +103,7 @@ export async function handleInbound(
   let outcome = 'accepted';
   let ids: readonly string[] = [];
   let reply: IngressReply;
+  let admitted = false;
   const headers = incoming.stream.headers;
 
   const reject = (reason: RejectReason, detail?: Record<string, string | number>) => {
@@ -109,6 +124,7 @@ export async function handleInbound(
   const notify = deps.notifyLoop;
   const ctx: RouteContext = {
     now: deps.now,
+    publicUrl: deps.publicUrl,
     log: deps.log,
     reject,
     ...(notify
@@ -122,10 +138,15 @@ export async function handleInbound(
     const encoding = headers['content-encoding']?.trim().toLowerCase();
     if (encoding && encoding !== 'identity') throw new RejectedError('unsupported_media', { encoding });
     body = await readBody(incoming.stream, deps.bodyLimit);
+    if (deps.inFlight) {
+      if (!deps.inFlight.enter()) throw new OverCapacity();
+      admitted = true;
+    }
     const req: InboundRequest = {
       method: incoming.method,
       path: incoming.path,
       query: incoming.query,
+      ...(incoming.stream.url ? { target: incoming.stream.url } : {}),
       headers,
       body,
       mediaType: mediaTypeOf(headers['content-type']),
@@ -150,10 +171,20 @@ export async function handleInbound(
     }
     deps.metrics.requests.inc({ channel: channel.name, outcome });
   } catch (err) {
-    if (err instanceof RejectedError) {
+    const limited = err instanceof RejectedError ? await incoming.refused?.(err) : undefined;
+    if (limited) {
+      outcome = 'rate_limited';
+      reply = limited;
+    } else if (err instanceof RejectedError) {
       outcome = err.reason;
       reject(err.reason, err.detail ? { ...err.detail } : undefined);
-      reply = errorReply(err.status, err.message);
+      // A route that refuses a method per account (webhook GET, Dropbox only) says which it allows.
+      const allow = err.reason === 'method_not_allowed' ? err.detail?.allow : undefined;
+      reply = errorReply(err.status, err.message, typeof allow === 'string' ? { allow } : undefined);
+    } else if (err instanceof OverCapacity) {
+      outcome = 'over_capacity';
+      deps.metrics.requests.inc({ channel: channel.name, outcome });
+      reply = errorReply(503, 'temporarily unavailable, retry later', { 'retry-after': '1' });
     } else if (err instanceof UnavailableError) {
       outcome = 'unavailable';
       deps.metrics.requests.inc({ channel: channel.name, outcome });
@@ -173,6 +204,8 @@ export async function handleInbound(
       );
       reply = errorReply(500, 'internal error');
     }
+  } finally {
+    if (admitted) deps.inFlight?.leave();
   }
   (deps.requestLog ?? deps.log).info(
     {

@@ -3,8 +3,9 @@ import { createRequire } from 'node:module';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { AnyChannel } from '../channel.js';
 import type { RelayConfig } from '../config/schema.js';
-import { type BoundRoute, handleInbound, type IngressDeps } from './ingress.js';
-import { failedAuthStatuses, type PublicRateLimits } from './rate-limit.js';
+import type { RejectedError } from '../errors.js';
+import { type BoundRoute, handleInbound, type IngressDeps, type IngressReply } from './ingress.js';
+import type { PublicRateLimits } from './rate-limit.js';
 import { sendError, writeError, writeReply } from './reply.js';
 
 type TrustFn = (addr: string, i: number) => boolean;
@@ -20,7 +21,6 @@ interface LeanRoute {
   readonly segments: ReadonlyArray<{ readonly literal: string } | { readonly param: string }>;
   readonly methods: ReadonlySet<string>;
   readonly allow: string;
-  readonly counter: ((key: string) => number | undefined) | undefined;
 }
 
 const simpleSegment = /^(?::[A-Za-z_][A-Za-z0-9_]*|[A-Za-z0-9._~-]+)$/;
@@ -97,52 +97,53 @@ export function createPublicHandler(
   ): Promise<void> => {
     const { channel } = route.bound;
     const ip = clientAddress(req);
-    const limitKey = limits?.enabled ? limits.key(ip, route.bound.route.path) : '';
-    if (limits?.enabled) {
-      const retryAfterSec = limits.blockedFor(limitKey) ?? route.counter?.(limitKey);
-      if (retryAfterSec !== undefined) {
-        // 429 + Retry-After, counted, and logged as a rejection at most once a second per client and
-        // route, so a flood cannot flood the rejection log.
-        deps.metrics.requests.inc({ channel: channel.name, outcome: 'rate_limited' });
-        const now = Date.now();
-        if ((lastRecorded.get(limitKey) ?? 0) <= now - 1000) {
-          if (lastRecorded.size > 10_000) lastRecorded.clear();
-          lastRecorded.set(limitKey, now);
-          const r = route.bound.route;
-          deps.rejections.record({
-            reason: 'rate_limited',
-            channel: channel.name,
-            account: r.accountId ? r.accountId(params) : (params.account ?? ''),
-            method: req.method ?? '',
-            path,
-            headerNames: Object.keys(req.headers),
-            body: undefined,
-            ip,
-            at: deps.now(),
-            detail: { retryAfterSec },
-          });
-        }
-        writeError(res, 429, 'too many requests', {
-          'retry-after': String(retryAfterSec),
-          connection: 'close',
-        });
-        return;
-      }
-    }
     const method = req.method ?? '';
     if (!route.methods.has(method)) {
       deps.metrics.requests.inc({ channel: channel.name, outcome: 'method_not_allowed' });
       writeError(res, 405, 'method not allowed', { allow: route.allow });
       return;
     }
+    // Decided only once the request failed: a request that verifies is never refused for its rate.
+    const refused = async (err: RejectedError): Promise<IngressReply | undefined> => {
+      if (!limits?.enabled) return undefined;
+      const limitKey = limits.key(ip, route.bound.route.path);
+      const retryAfterSec = await limits.afterRefusal(limitKey, err.status);
+      if (retryAfterSec === undefined) return undefined;
+      // 429 + Retry-After, counted, and logged as a rejection at most once a second per client and
+      // route, so a flood cannot flood the rejection log.
+      deps.metrics.requests.inc({ channel: channel.name, outcome: 'rate_limited' });
+      const now = Date.now();
+      if ((lastRecorded.get(limitKey) ?? 0) <= now - 1000) {
+        if (lastRecorded.size > 10_000) lastRecorded.clear();
+        lastRecorded.set(limitKey, now);
+        const r = route.bound.route;
+        deps.rejections.record({
+          reason: 'rate_limited',
+          channel: channel.name,
+          account: r.accountId ? r.accountId(params) : (params.account ?? ''),
+          method,
+          path,
+          headerNames: Object.keys(req.headers),
+          body: undefined,
+          ip,
+          at: deps.now(),
+          detail: { retryAfterSec, status: err.status },
+        });
+      }
+      return {
+        status: 429,
+        body: { error: 'too many requests' },
+        headers: { 'retry-after': String(retryAfterSec), connection: 'close' },
+      };
+    };
     const reply = await handleInbound(deps, route.bound, params, {
       method,
       path,
       query: new URLSearchParams(query),
       ip,
       stream: req,
+      refused,
     });
-    if (limits?.enabled && failedAuthStatuses.has(reply.status)) await limits.recordFailure(limitKey);
     // A refused body may still be arriving: do not keep reading it on this connection.
     writeReply(res, reply, reply.status === 413 ? { connection: 'close' } : undefined);
   };
@@ -164,7 +165,6 @@ export function createPublicHandler(
         segments: compile(route.path),
         methods: new Set(route.methods),
         allow: route.methods.join(', '),
-        counter: limits?.enabled ? limits.counter() : undefined,
       };
       routes.push(lean);
       app.all(route.path, (req: Request, res: Response) => {

@@ -1,26 +1,24 @@
-import type { Request, RequestHandler, Response } from 'express';
-import { ipKeyGenerator, MemoryStore, rateLimit } from 'express-rate-limit';
+import { ipKeyGenerator, MemoryStore } from 'express-rate-limit';
 import { RedisStore } from 'rate-limit-redis';
 import type { RelayConfig } from '../config/schema.js';
 import type { RedisClient } from '../redis/connection.js';
-import { SharedCounterStore } from './shared-counter.js';
 
 export type RateLimitSettings = RelayConfig['server']['rateLimit'];
-
-/** What the public app is told when a request is refused for its rate. */
-export type OnLimited = (req: Request, res: Response, retryAfterSec: number) => void;
 
 /** Answers that count as failed authentication: bad or missing credentials, and unknown accounts (probing). */
 export const failedAuthStatuses: ReadonlySet<number> = new Set([401, 403, 404]);
 
 /**
- * Rate limits of the public port, per client address and route (the route's path pattern, so
- * guessing across triggers shares one count):
- * - a generous general limit on every request, counted locally and synced to Redis in batches
- *   (`SharedCounterStore`): no Redis round trip on the request path;
- * - a strict limit on requests that fail authentication, counted in Redis (`rate-limit-redis`) once
- *   per failure; past it the client and route get 429 until the window ends. The block is checked
- *   locally; another replica learns it at that client's next failure there.
+ * The public port's one rate limit: requests that fail authentication, per client address and
+ * route (the route's path pattern, so guessing across triggers shares one count), counted in Redis
+ * (`rate-limit-redis`) once per failure. Past `failedAuthMax` the client's *unverified* requests on
+ * that route get 429 until the window ends; the decision is taken only after a request failed
+ * verification, so a request that verifies is never refused for its rate, and a spoofed address
+ * cannot lock a sender out. The block is checked locally; another replica learns it at that
+ * client's next failure there.
+ *
+ * There is no limit on verified volume: that is the ingress's job (docs/operations.md), and the
+ * relay protects itself by its in-flight bound (`server.maxInFlight`) instead.
  */
 export class PublicRateLimits {
   readonly #settings: RateLimitSettings;
@@ -28,11 +26,10 @@ export class PublicRateLimits {
   readonly #failures: RedisStore;
   readonly #fallback = new MemoryStore();
   readonly #blocked = new Map<string, number>();
-  readonly #stores: SharedCounterStore[] = [];
 
   constructor(
-    private readonly redis: RedisClient,
-    private readonly prefix: string,
+    redis: RedisClient,
+    prefix: string,
     settings: RateLimitSettings,
     private readonly now: () => number = Date.now,
   ) {
@@ -70,6 +67,18 @@ export class PublicRateLimits {
     return Math.max(1, Math.ceil(left / 1000));
   }
 
+  /**
+   * For a request that was refused with `status`: the seconds to answer 429 with when the client is
+   * already past `failedAuthMax` on this route; otherwise the failure is counted (when it is a failed
+   * authentication) and the request keeps its own answer (undefined).
+   */
+  async afterRefusal(key: string, status: number): Promise<number | undefined> {
+    if (!failedAuthStatuses.has(status)) return undefined;
+    const blocked = this.blockedFor(key);
+    if (blocked === undefined) await this.recordFailure(key);
+    return blocked;
+  }
+
   /** Counts one failed authentication, shared through Redis (this replica's memory when Redis is away). */
   async recordFailure(key: string): Promise<void> {
     let info: { totalHits: number; resetTime: Date | undefined };
@@ -93,47 +102,7 @@ export class PublicRateLimits {
     for (const [key, until] of this.#blocked) if (until <= now) this.#blocked.delete(key);
   }
 
-  /** express-rate-limit middleware for one route's general limit. */
-  general(routePath: string, keyOf: (req: Request) => string, onLimited: OnLimited): RequestHandler {
-    const store = new SharedCounterStore(this.redis, `${this.prefix}:relay:rl:all:`);
-    this.#stores.push(store);
-    return rateLimit({
-      windowMs: this.#windowMs,
-      limit: this.#settings.max,
-      store,
-      keyGenerator: keyOf,
-      standardHeaders: false,
-      legacyHeaders: false,
-      // The key comes from express's req.ip under server.trustProxy; the library's own checks
-      // (trust proxy, X-Forwarded-For) would only repeat that, on the console instead of the log.
-      validate: false,
-      passOnStoreError: true,
-      identifier: routePath,
-      handler: (req, res) => {
-        const reset = (req as Request & { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
-        const retryAfterSec = Math.max(1, Math.ceil(((reset?.getTime() ?? 0) - this.now()) / 1000));
-        onLimited(req, res, retryAfterSec);
-      },
-    });
-  }
-
-  /**
-   * One route's general limit without express: counts a request under `key` and returns the
-   * seconds to wait when it is over `max` (as express-rate-limit does: refused past `limit`).
-   */
-  counter(): (key: string) => number | undefined {
-    const store = new SharedCounterStore(this.redis, `${this.prefix}:relay:rl:all:`);
-    store.init({ windowMs: this.#windowMs });
-    this.#stores.push(store);
-    return (key) => {
-      const { totalHits, resetTime } = store.increment(key);
-      if (totalHits <= this.#settings.max) return undefined;
-      return Math.max(1, Math.ceil(((resetTime?.getTime() ?? 0) - this.now()) / 1000));
-    };
-  }
-
   close(): void {
-    for (const store of this.#stores) store.shutdown();
     this.#fallback.shutdown();
   }
 }

@@ -13,6 +13,8 @@ export interface RelayEvent {
   readonly channel: string;
   readonly account: string;
   readonly receivedat: string;
+  /** A sender preset's event name (`X-GitHub-Event`, Stripe's `type`): a CloudEvents extension attribute. */
+  readonly senderevent?: string;
   /** Set on a replayed copy: the id of the event it copies. */
   readonly replayof?: string;
   readonly data: {
@@ -101,6 +103,7 @@ export function toEnvelope(
     channel: channel.name,
     account,
     receivedat,
+    ...(event.senderevent ? { senderevent: event.senderevent } : {}),
     data,
   };
 }

@@ -11,6 +11,11 @@ function ruleMatches(rule: RouteRule, event: RelayEvent): boolean {
   if (m.account !== undefined && m.account !== event.account) return false;
   if (m.trigger !== undefined && (event.channel !== 'webhook' || m.trigger !== event.account)) return false;
   if (m.type !== undefined && !typeMatches(m.type, event.type)) return false;
+  if (
+    m.senderevent !== undefined &&
+    (event.senderevent === undefined || !typeMatches(m.senderevent, event.senderevent))
+  )
+    return false;
   return true;
 }
 

@@ -1,17 +1,30 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { type WebhookAccount, webhookAccount } from '../../channels/webhook/config.js';
+import { isPresetAuth, type WebhookAccount, webhookAccount } from '../../channels/webhook/config.js';
 import { name, queueName } from '../config/fields.js';
+import { presetNames, presets } from '../verify/presets/index.js';
+import { tokenDigest, tokenDigests } from '../verify/token.js';
 
 /**
  * A generic trigger created at run time: kept in Redis as JSON, turned into the very account object
  * the config would give (parsed by the webhook channel's own schema), so verification is the channel's.
  */
-export const schemes = ['standard-webhooks', 'hmac-sha256', 'token', 'none'] as const;
-export type Scheme = (typeof schemes)[number];
+export const schemes = ['standard-webhooks', 'hmac-sha256', 'token', 'none', ...presetNames] as [
+  string,
+  ...string[],
+];
+/** A generic scheme or a sender preset's name (`stripe`). */
+export type Scheme = string;
 
 export interface StoredSecret {
-  readonly value: string;
+  /**
+   * The secret itself, for HMAC and Standard Webhooks keys: the relay computes the signature with
+   * it, so it cannot keep a one-way hash (docs/channels/webhook.md). Token records written before
+   * tokens were hashed also hold one, until their next change or the next start.
+   */
+  readonly value?: string;
+  /** `token` scheme: hex SHA-256 of the token (`tokenDigest`); the token itself is not kept. */
+  readonly sha256?: string;
   readonly addedAt: string;
   /** Set when a rotation replaced it: accepted until then. */
   readonly expiresAt?: string;
@@ -64,7 +77,8 @@ export function parseTriggerId(id: string): { group: string; trigger: string } |
  * the others base64url, safe in a header.
  */
 export function generateSecret(scheme: Scheme): string | undefined {
-  if (scheme === 'none') return undefined;
+  // A sender preset's secret (or public key) comes from the sender: `--secret` gives it.
+  if (scheme === 'none' || presets.has(scheme)) return undefined;
   const bytes = randomBytes(32);
   return scheme === 'standard-webhooks' ? `whsec_${bytes.toString('base64')}` : bytes.toString('base64url');
 }
@@ -81,9 +95,17 @@ export function toAccount(
   now: number,
 ): { account: WebhookAccount; validUntil: number } {
   const secrets = live(record, now);
-  const values = secrets.map((s) => s.value);
+  // Tokens as digests (verifyToken hashes what a request presents); other secrets as they are.
+  const values = secrets.map((s) => (record.scheme === 'token' ? digestOf(s) : (s.value ?? '')));
   const auth: Record<string, unknown> = { scheme: record.scheme };
   if (record.scheme === 'token') auth.token = values;
+  if (record.scheme === 'token' && record.header !== undefined) auth.header = record.header;
+  const preset = presets.get(record.scheme);
+  if (preset && values.length === 0)
+    throw new Error(
+      `scheme ${preset.name} verifies with the ${preset.needs === 'secrets' ? 'secret' : 'public key'} the sender gives you: pass it as secret (relay triggers create --secret)`,
+    );
+  if (preset) auth[preset.needs] = values;
   if (record.scheme === 'hmac-sha256' || record.scheme === 'standard-webhooks') auth.secrets = values;
   if (record.scheme === 'hmac-sha256') {
     if (record.header !== undefined) auth.header = record.header;
@@ -103,7 +125,27 @@ export function toAccount(
     throw new Error(result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
   }
   const expiries = secrets.flatMap((s) => (s.expiresAt ? [Date.parse(s.expiresAt)] : []));
-  return { account: result.data, validUntil: Math.min(Number.POSITIVE_INFINITY, ...expiries) };
+  const parsed = result.data.auth;
+  const account =
+    'token' in parsed
+      ? { ...result.data, auth: { ...parsed, token: tokenDigests(parsed.token) } }
+      : result.data;
+  return { account, validUntil: Math.min(Number.POSITIVE_INFINITY, ...expiries) };
+}
+
+/** A token's digest, whether it was stored hashed or (written before hashing) in clear. */
+const digestOf = (s: StoredSecret): string => s.sha256 ?? tokenDigest(s.value ?? '');
+
+/** The record as Redis keeps it: `token` secrets as digests only, never the token. */
+export function hashTokens(record: TriggerRecord): TriggerRecord {
+  if (record.scheme !== 'token' || record.secrets.every((s) => s.value === undefined)) return record;
+  return {
+    ...record,
+    secrets: record.secrets.map((s) => {
+      const { value: _clear, ...kept } = s;
+      return { ...kept, sha256: digestOf(s) };
+    }),
+  };
 }
 
 /** A record as the admin API and `relay triggers list` show it: never a secret value. */
@@ -136,13 +178,16 @@ export function describeConfigured(account: WebhookAccount) {
     source: 'config' as const,
     scheme: auth.scheme,
     path: `/webhook/${account.group}/${account.trigger}`,
-    ...(auth.scheme === 'hmac-sha256'
+    ...(!isPresetAuth(auth) && auth.scheme === 'hmac-sha256'
       ? { header: auth.header, prefix: auth.prefix, encoding: auth.encoding }
       : {}),
-    ...(auth.scheme === 'standard-webhooks' ? { toleranceSec: auth.toleranceSec } : {}),
+    ...(!isPresetAuth(auth) && auth.scheme === 'standard-webhooks'
+      ? { toleranceSec: auth.toleranceSec }
+      : {}),
     queue: account.queue ?? null,
-    secrets:
-      auth.scheme === 'token'
+    secrets: isPresetAuth(auth)
+      ? [...auth.creds.secrets, ...auth.creds.publicKeys].map(() => ({}))
+      : auth.scheme === 'token'
         ? auth.token.map(() => ({}))
         : auth.scheme === 'none'
           ? []

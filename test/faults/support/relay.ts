@@ -31,7 +31,7 @@ export async function startFaultRelay(
       host: '127.0.0.1',
       opsHost: '127.0.0.1',
       // The suite measures the pipeline, not the limiter: every request must reach it.
-      rateLimit: { max: 10_000_000, failedAuthMax: 10_000_000 },
+      rateLimit: { failedAuthMax: 10_000_000 },
     },
     redis,
     channels: { webhook: [triggerConfig] },
