@@ -4,6 +4,9 @@ import { channelList } from '../channels/index.js';
 import { accountQueues, configuredChannels, indexAccounts } from './accounts.js';
 import type { AnyChannel } from './channel.js';
 import type { RelayConfig } from './config/schema.js';
+import { routingRules } from './destinations/config.js';
+import { DeliveryState, destinationStatuses } from './destinations/state.js';
+import { DeliveryWorkers } from './destinations/workers.js';
 import { errorMessage, RelayError } from './errors.js';
 import type { IngressDeps } from './http/ingress.js';
 import { createOpsApp } from './http/ops-app.js';
@@ -116,7 +119,9 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
   });
 
   const queues = new QueueSet(redis, config);
-  const queueNames = allQueues(config.queue.name, accountQueues(configured), config.routes);
+  // routes: plus one rule per destination, which copies matching events to the destination's queue.
+  const routes = routingRules(config);
+  const queueNames = allQueues(config.queue.name, accountQueues(configured), routes);
   const journalSettings = config.queue.journal?.enabled ? config.queue.journal : undefined;
   const journaling = journalSettings !== undefined;
   const metrics = new Metrics(
@@ -139,7 +144,7 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
   const fenceRedis = fencing?.connection;
   fenceRedis?.on('error', (err) => log.debug({ err: err.message }, 'redis connection error'));
   const fence = fencing?.fence;
-  const producer = new Producer(queues, config, metrics, fence);
+  const producer = new Producer(queues, { ...config, routes }, metrics, fence);
   // The ingest journal: requests are acknowledged on one XADD, the pump makes the jobs.
   let journal: Journal | undefined;
   let pump: JobPump | undefined;
@@ -162,7 +167,12 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
     const claimIdleMs = journalSettings.claimIdleSec * 1000;
     if (journalSettings.pump === 'thread') {
       pump = new PumpThread({
-        config: { redis: config.redis, queue: config.queue, routes: config.routes },
+        config: {
+          redis: config.redis,
+          queue: config.queue,
+          routes,
+          destinations: config.destinations.map((d) => ({ name: d.name })),
+        },
         journal,
         metrics,
         log,
@@ -251,6 +261,8 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
       );
     },
   });
+  const deliveryState = new DeliveryState(redis, config.redis.prefix);
+  const deliveries = new DeliveryWorkers({ config, log, metrics, state: deliveryState, now });
   const adminDeps = {
     token: config.admin.token,
     queues,
@@ -261,6 +273,7 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
     now,
     triggers,
     log,
+    destinations: () => destinationStatuses(config.destinations, deliveryState, queues),
   };
   const opsServer = createServer(
     createOpsApp({
@@ -286,6 +299,7 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
   const opsUrl = await listen(opsServer, config.server.opsPort, config.server.opsHost);
   loops.start(configured);
   pump?.start();
+  deliveries.start();
 
   let closing: Promise<void> | undefined;
   return {
@@ -300,6 +314,7 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
         const started = Date.now();
         await Promise.all([
           loops.stop(),
+          deliveries.close(),
           (async () => {
             await closeServer(publicServer, config.server.shutdownTimeoutMs);
             // Every acknowledged request becomes a job before we go (what is left past the

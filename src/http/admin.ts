@@ -35,6 +35,8 @@ export interface AdminDeps {
   readonly triggers?: TriggerStore;
   /** Where a throttled bulk replay, which outlives its request, reports how it ended. */
   readonly log?: Logger;
+  /** Each destination's last success, last error and backlog (src/destinations/state.ts). */
+  destinations?(): Promise<unknown[]>;
 }
 
 const filterSchema = z.strictObject({
@@ -217,6 +219,12 @@ export function createAdminRouter(deps: AdminDeps): Router {
       ),
     });
   });
+  router.get(
+    '/destinations',
+    handle(async (_req, res) => {
+      res.json({ destinations: (await deps.destinations?.()) ?? [] });
+    }),
+  );
   router.use((_req, res) => sendError(res, 404, 'not found'));
   return router;
 }
