@@ -114,3 +114,30 @@ describe('destinations: retries', () => {
     expect(flaky.posts.filter((p) => p.headers['webhook-id'] === id)).toHaveLength(2);
   });
 });
+
+describe('destinations: with the ingest journal', () => {
+  it('the pump thread feeds destination queues, with the delivery backoff', async () => {
+    const sink = await new FakeDestination().start();
+    const j = await startTestRelay({
+      queue: { journal: { enabled: true, pump: 'thread' } },
+      channels: { webhook: [{ group: 'j', trigger: 'x', auth: { scheme: 'none' } }] },
+      destinations: [{ name: 'sink', url: sink.url, secret }],
+    });
+    try {
+      const res = await j.post('/webhook/j/x', '{"n":1}', {
+        'content-type': 'application/json',
+        'idempotency-key': 'j1',
+      });
+      const id = ((await res.json()) as { ids: string[] }).ids[0] as string;
+      await until(() => sink.posts.length === 1, 20_000, 'delivered');
+      expect(sink.posts[0]?.headers['webhook-id']).toBe(id);
+      expect((await j.queue('sink').getJob(id))?.opts.backoff).toEqual({
+        type: 'relay-delivery',
+        delay: 1000,
+      });
+    } finally {
+      await j.close();
+      await sink.stop();
+    }
+  });
+});
