@@ -29,7 +29,12 @@ const dest = (extra: object = {}) => ({ name: 'agents', url: 'http://backend:810
 describe('destinations: config', () => {
   it('fills the defaults and takes a list of secrets for a rotation', () => {
     const c = parseConfig({ destinations: [dest({ secret: [secret, other] })] }, {});
-    expect(c.destinations[0]).toMatchObject({ name: 'agents', timeoutMs: 10_000, concurrency: 4, match: {} });
+    expect(c.destinations[0]).toMatchObject({
+      name: 'agents',
+      timeoutMs: 10_000,
+      concurrency: 4,
+      match: [{}],
+    });
     expect(c.destinations[0]?.secret).toEqual([secret, other]);
     expect(collectSecrets(c)).toEqual(new Set([secret, other]));
   });
@@ -107,6 +112,30 @@ describe('destinations: config', () => {
     expect(queuesFor({ ...(event as object), channel: 'webhook' } as never, 'relay-events', rules)).toEqual([
       'relay-events',
       'all',
+    ]);
+  });
+
+  it('takes a list wherever routes: match takes one value (any of them), as in the contract', () => {
+    const c = parseConfig(
+      { destinations: [dest({ match: { channel: ['whatsapp', 'slack'], type: ['a.*', 'b'] } })] },
+      {},
+    );
+    const rules = routingRules(c);
+    expect(rules.map((r) => r.match)).toEqual([
+      { channel: 'whatsapp', type: 'a.*' },
+      { channel: 'whatsapp', type: 'b' },
+      { channel: 'slack', type: 'a.*' },
+      { channel: 'slack', type: 'b' },
+    ]);
+    const event = (channel: string, type: string) => ({ channel, account: 'x', type }) as never;
+    expect(queuesFor(event('slack', 'a.1'), 'relay-events', rules)).toEqual(['relay-events', 'agents']);
+    expect(queuesFor(event('whatsapp', 'b'), 'relay-events', rules)).toEqual(['relay-events', 'agents']);
+    expect(queuesFor(event('telegram', 'b'), 'relay-events', rules)).toEqual(['relay-events']);
+    expect(problems({ destinations: [dest({ match: { channel: [] } })] })).toEqual([
+      'destinations.0.match.channel: must list at least one value',
+    ]);
+    expect(problems({ destinations: [dest({ match: { chanel: 'slack' } })] })).toEqual([
+      expect.stringMatching(/^destinations\.0\.match: Unrecognized key: "chanel"/),
     ]);
   });
 

@@ -9,18 +9,49 @@ import {
 } from '../config/secret.js';
 import { parseRate } from '../queue/inspect.js';
 
+type Match = RouteRule['match'];
+
+/**
+ * `routes:`'s match with a list allowed wherever one value is (the contract's
+ * `match: { channel: [whatsapp, slack] }`): a list matches any of its values. Built from the routes'
+ * own match schema, so a field added there (such as `senderevent`) is a destination's too. Its
+ * output is the equivalent list of routes' matches, one per combination of the listed values.
+ */
+function listMatch(routeMatch: z.ZodPrefault<z.ZodObject>) {
+  const shape = Object.fromEntries(
+    Object.entries(routeMatch.unwrap().shape).map(([key, field]) => {
+      const one = (field as z.ZodOptional<z.ZodType<string>>).unwrap();
+      const either = z.union([one, z.array(one).min(1, 'must list at least one value')]).optional();
+      return [key, field.description ? either.describe(field.description) : either];
+    }),
+  );
+  return z
+    .strictObject(shape)
+    .prefault({})
+    .transform((m): Match[] => {
+      let out: Array<Record<string, string>> = [{}];
+      for (const [key, value] of Object.entries(m as Record<string, string | string[] | undefined>)) {
+        if (value === undefined) continue;
+        const values = Array.isArray(value) ? value : [value];
+        out = out.flatMap((partial) => values.map((v) => ({ ...partial, [key]: v })));
+      }
+      return out as Match[];
+    });
+}
+
 /**
  * `destinations:` (contract section 2): HTTP endpoints that receive a copy of every matching event,
- * signed with Standard Webhooks. The schema takes `routes:`'s own match schema, so a field added to
- * routes' match (such as `senderevent`) is a destination's too.
+ * signed with Standard Webhooks.
  */
-export function destinationsSchema<M extends z.ZodType<RouteRule['match'], unknown>>(match: M) {
+export function destinationsSchema(routeMatch: z.ZodPrefault<z.ZodObject>) {
   const destination = z
     .strictObject({
       name: name.describe('also the name of its BullMQ queue'),
       url: httpUrl.describe('receives POST with the CloudEvent; redirects are not followed'),
       ...secretFields('secret'),
-      match: match.describe('optional; the same fields as routes: match. Absent: every event'),
+      match: listMatch(routeMatch).describe(
+        'optional; the fields of routes: match, each one value or a list of them. Absent: every event',
+      ),
       timeoutMs: z.number().int().positive().default(10_000),
       concurrency: z.number().int().min(1).max(1000).default(4).describe('deliveries in flight per replica'),
       rate: z
@@ -50,7 +81,8 @@ export type Destination = RelayConfig['destinations'][number];
  * the producer and the journal pump feed it with the same routing as any route.
  */
 export function routingRules(config: Pick<RelayConfig, 'routes' | 'destinations'>): RouteRule[] {
-  return [...config.routes, ...config.destinations.map((d) => ({ match: d.match, queues: [d.name] }))];
+  const copies = config.destinations.flatMap((d) => d.match.map((match) => ({ match, queues: [d.name] })));
+  return [...config.routes, ...copies];
 }
 
 /**
