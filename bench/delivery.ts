@@ -134,7 +134,7 @@ async function main(): Promise<void> {
       now: Date.now,
     });
     w.start();
-    return w;
+    return { close: () => w.close(5000) };
   });
 
   const f0 = (n: number) => n.toFixed(0);

@@ -314,7 +314,7 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
         const started = Date.now();
         await Promise.all([
           loops.stop(),
-          deliveries.close(),
+          deliveries.close(config.server.shutdownTimeoutMs),
           (async () => {
             await closeServer(publicServer, config.server.shutdownTimeoutMs);
             // Every acknowledged request becomes a job before we go (what is left past the

@@ -94,9 +94,19 @@ export class DeliveryWorkers {
     }
   }
 
-  /** Lets deliveries in flight finish (each is bounded by its `timeoutMs`), then closes. */
-  async close(): Promise<void> {
-    await Promise.all(this.#workers.map((w) => w.close()));
+  /**
+   * Lets deliveries in flight finish for up to `graceMs`, then stops waiting: a delivery cut short
+   * stays locked until its lock lapses and is then delivered again by a replica (at least once).
+   */
+  async close(graceMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const graceful = Promise.all(this.#workers.map((w) => w.close()));
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), graceMs);
+    });
+    if ((await Promise.race([graceful, late])) === 'late')
+      await Promise.all(this.#workers.map((w) => w.close(true)));
+    clearTimeout(timer);
     for (const t of this.#targets) t.close();
     await this.#connection?.quit().catch(() => this.#connection?.disconnect());
   }
