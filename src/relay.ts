@@ -268,12 +268,12 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
     queues,
     queueNames,
     rejections,
+    destinations: () => destinationStatuses(config.destinations, deliveryState, queues),
     channels: configured,
     loops: () => loops.statuses,
     now,
     triggers,
     log,
-    destinations: () => destinationStatuses(config.destinations, deliveryState, queues),
   };
   const opsServer = createServer(
     createOpsApp({

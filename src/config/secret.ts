@@ -48,6 +48,26 @@ export function issuesUnder(ctx: IssueSink, prefix: string): IssueSink {
   };
 }
 
+/** Reports each listed secret that is not a Standard Webhooks `whsec_<base64>` key, at `field`. */
+export function requireStandardWebhookSecrets(
+  secrets: SecretList | undefined,
+  ctx: IssueSink,
+  field: string,
+): void {
+  for (const secret of secrets ?? []) {
+    try {
+      assertStandardWebhookSecret(secret);
+    } catch {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must be a whsec_<base64> key',
+        path: [field],
+        input: undefined,
+      });
+    }
+  }
+}
+
 type FileKey<K extends string> = `${K}File`;
 export type SecretShape<K extends string> = { [P in K]: z.ZodOptional<z.ZodNullable<typeof secretInput>> } & {
   [P in FileKey<K>]: z.ZodOptional<z.ZodString>;
@@ -121,24 +141,4 @@ export function resolveSecrets<
     }
   }
   return out as WithSecrets<T, Req, Opt>;
-}
-
-/** Reports each listed secret that is not a Standard Webhooks `whsec_<base64>` key, at `field`. */
-export function requireStandardWebhookSecrets(
-  secrets: SecretList | undefined,
-  ctx: IssueSink,
-  field: string,
-): void {
-  for (const secret of secrets ?? []) {
-    try {
-      assertStandardWebhookSecret(secret);
-    } catch {
-      ctx.addIssue({
-        code: 'custom',
-        message: 'must be a whsec_<base64> key',
-        path: [field],
-        input: undefined,
-      });
-    }
-  }
 }

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/load.js';
 import { collectSecrets } from '../config/secret.js';
 import { ConfigError } from '../errors.js';
-import { readRetryAfterMs } from '../http/retry-after.js';
+import { retryAfterMs } from '../provider/retry-after.js';
 import { queuesFor } from '../queue/routing.js';
 import { limiterFor, routingRules } from './config.js';
 import { DeliveryError } from './deliver.js';
@@ -150,15 +150,15 @@ describe('destinations: config', () => {
 describe('Retry-After and the delivery backoff', () => {
   const now = Date.parse('2026-12-03T10:00:00Z');
   it('reads seconds and HTTP dates, clamped to at least 1 s and at most 1 h', () => {
-    expect(readRetryAfterMs({ 'retry-after': '3' }, now)).toBe(3000);
-    expect(readRetryAfterMs(new Headers({ 'retry-after': '0' }), now)).toBe(1000);
-    expect(readRetryAfterMs({ 'retry-after': 'Thu, 03 Dec 2026 10:00:05 GMT' }, now)).toBe(5000);
-    expect(readRetryAfterMs({ 'retry-after': 'Wed, 02 Dec 2026 10:00:00 GMT' }, now)).toBe(1000);
-    expect(readRetryAfterMs({ 'retry-after': '999999' }, now)).toBe(3_600_000);
-    expect(readRetryAfterMs({ 'retry-after': '-5' }, now)).toBeUndefined();
-    expect(readRetryAfterMs({ 'retry-after': 'soon' }, now)).toBeUndefined();
-    expect(readRetryAfterMs({}, now)).toBeUndefined();
-    expect(readRetryAfterMs(undefined, now)).toBeUndefined();
+    expect(retryAfterMs({ 'retry-after': '3' }, now)).toBe(3000);
+    expect(retryAfterMs(new Headers({ 'retry-after': '0' }), now)).toBe(1000);
+    expect(retryAfterMs({ 'retry-after': 'Thu, 03 Dec 2026 10:00:05 GMT' }, now)).toBe(5000);
+    expect(retryAfterMs({ 'retry-after': 'Wed, 02 Dec 2026 10:00:00 GMT' }, now)).toBe(1000);
+    expect(retryAfterMs({ 'retry-after': '999999' }, now)).toBe(3_600_000);
+    expect(retryAfterMs({ 'retry-after': '-5' }, now)).toBeUndefined();
+    expect(retryAfterMs({ 'retry-after': 'soon' }, now)).toBeUndefined();
+    expect(retryAfterMs({}, now)).toBeUndefined();
+    expect(retryAfterMs(undefined, now)).toBeUndefined();
   });
 
   it('backs off exponentially, never sooner than a Retry-After', () => {

@@ -1,7 +1,7 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { RelayError } from '../errors.js';
-import { readRetryAfterMs } from '../http/retry-after.js';
+import { retryAfterMs } from '../provider/retry-after.js';
 import type { RelayEvent } from '../queue/envelope.js';
 import { signStandardWebhook } from '../verify/standard-webhooks.js';
 import { relayUserAgent } from '../version.js';
@@ -98,7 +98,7 @@ export class DeliveryTarget {
             new DeliveryError(
               `HTTP ${status}${text ? `: ${this.#clean(text)}` : ''}`,
               status,
-              readRetryAfterMs(res.headers),
+              retryAfterMs(res.headers),
             ),
           );
         }, fail);

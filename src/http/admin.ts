@@ -28,6 +28,8 @@ export interface AdminDeps {
   readonly queues: QueueSet;
   readonly queueNames: readonly string[];
   readonly rejections: RejectionLog;
+  /** Each destination's last success, last error and backlog (src/destinations/state.ts). */
+  destinations?(): Promise<unknown[]>;
   readonly channels: readonly { channel: AnyChannel; accounts: readonly unknown[] }[];
   loops(): readonly LoopStatus[];
   now(): number;
@@ -35,8 +37,6 @@ export interface AdminDeps {
   readonly triggers?: TriggerStore;
   /** Where a throttled bulk replay, which outlives its request, reports how it ended. */
   readonly log?: Logger;
-  /** Each destination's last success, last error and backlog (src/destinations/state.ts). */
-  destinations?(): Promise<unknown[]>;
 }
 
 const filterSchema = z.strictObject({
@@ -182,6 +182,12 @@ export function createAdminRouter(deps: AdminDeps): Router {
     }),
   );
   router.get(
+    '/destinations',
+    handle(async (_req, res) => {
+      res.json({ destinations: (await deps.destinations?.()) ?? [] });
+    }),
+  );
+  router.get(
     '/rejections',
     handle(async (req, res) => {
       const input = parseOr400(
@@ -219,12 +225,6 @@ export function createAdminRouter(deps: AdminDeps): Router {
       ),
     });
   });
-  router.get(
-    '/destinations',
-    handle(async (_req, res) => {
-      res.json({ destinations: (await deps.destinations?.()) ?? [] });
-    }),
-  );
   router.use((_req, res) => sendError(res, 404, 'not found'));
   return router;
 }
