@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { channelList } from '../../channels/index.js';
 import { configuredChannels } from '../accounts.js';
 import { loadConfig } from '../config/load.js';
-import { probeDestination } from '../destinations/doctor.js';
 import { probeAccount } from './online.js';
 import { fail } from './output.js';
 
@@ -51,6 +50,7 @@ export async function checkCommand(flags: {
       lines.push(`  online: ${probe.status === 'none' ? '' : `${probe.status}: `}${probe.message}`);
     });
     // A destination is called only when asked (--destinations), and then with OPTIONS: no event.
+    const { probeDestination } = await import('../destinations/doctor.js');
     const probes = flags.destinations ? await Promise.all(config.destinations.map(probeDestination)) : [];
     config.destinations.forEach((d, i) => {
       lines.push(
