@@ -84,13 +84,11 @@ export class DeliveryTarget {
       const req = request(this.#url, { method, headers, agent: this.#agent }, (res) => {
         const status = res.statusCode ?? 0;
         if (status >= 200 && status < 300) {
+          // The status is the answer; the body is drained so the socket goes back to the pool.
           res.resume();
-          res.once('end', () => {
-            if (settled) return;
-            settled = true;
-            clearTimeout(timer);
-            resolve(status);
-          });
+          settled = true;
+          clearTimeout(timer);
+          resolve(status);
           return;
         }
         readExcerpt(res).then((text) => {
