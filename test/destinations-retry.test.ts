@@ -146,3 +146,48 @@ describe('destinations: with the ingest journal', () => {
     }
   });
 });
+
+describe('destinations: a replica stopping mid-delivery', () => {
+  it('cuts the delivery short at shutdown, and the other replica delivers the event', async () => {
+    const sink = await new FakeDestination().start();
+    let n = 0;
+    sink.reply = () => (++n === 1 ? 'hang' : { status: 200 });
+    const config = {
+      server: { shutdownTimeoutMs: 500 },
+      queue: { backoffMs: 200 },
+      channels: { webhook: [{ group: 'g', trigger: 't', auth: { scheme: 'none' } }] },
+      destinations: [{ name: 'sink', url: sink.url, secret, timeoutMs: 60_000 }],
+    };
+    // Only `a` runs when the event comes, so `a` holds the hanging delivery.
+    const a = await startTestRelay(config);
+    let c: TestRelay | undefined;
+    try {
+      const res = await a.post('/webhook/g/t', '{"n":1}', {
+        'content-type': 'application/json',
+        'idempotency-key': 'stop-1',
+      });
+      const id = ((await res.json()) as { ids: string[] }).ids[0] as string;
+      await until(() => sink.posts.length === 1, 20_000, 'first delivery attempt');
+
+      c = await startTestRelay(config, { prefix: a.prefix });
+      const started = Date.now();
+      await a.relay.close();
+      expect(Date.now() - started).toBeLessThan(5000);
+      const other = c;
+      await until(
+        async () => (await (await other.queue('sink').getJob(id))?.getState()) === 'completed',
+        20_000,
+        'delivered by the other replica',
+      );
+      expect(sink.posts.map((p) => p.headers['webhook-id'])).toEqual([id, id]);
+      const job = await c.queue('sink').getJob(id);
+      expect(job?.attemptsMade).toBe(2);
+      expect(job?.failedReason).toBe('cut short: the relay stopped before an answer');
+    } finally {
+      await c?.relay.close();
+      await c?.close();
+      await a.close();
+      await sink.stop();
+    }
+  });
+});

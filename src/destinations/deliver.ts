@@ -22,6 +22,8 @@ export class DeliveryTarget {
   readonly #url: URL;
   readonly #agent: HttpAgent;
   readonly #scrub: readonly string[];
+  /** Aborts the requests in flight when the relay stops before they are answered. */
+  #stopping = new AbortController();
 
   constructor(
     readonly name: string,
@@ -81,7 +83,8 @@ export class DeliveryTarget {
         req.destroy();
         reject(err);
       };
-      const req = request(this.#url, { method, headers, agent: this.#agent }, (res) => {
+      const signal = this.#stopping.signal;
+      const req = request(this.#url, { method, headers, agent: this.#agent, signal }, (res) => {
         const status = res.statusCode ?? 0;
         if (status >= 200 && status < 300) {
           // The status is the answer; the body is drained so the socket goes back to the pool.
@@ -106,7 +109,14 @@ export class DeliveryTarget {
         this.timeoutMs,
       );
       req.on('error', (err: NodeJS.ErrnoException) =>
-        fail(new DeliveryError(connectionMessage(err), undefined, undefined, { cause: err })),
+        fail(
+          new DeliveryError(
+            signal.aborted ? 'cut short: the relay stopped before an answer' : connectionMessage(err),
+            undefined,
+            undefined,
+            { cause: err },
+          ),
+        ),
       );
       req.end(body);
     });
@@ -119,7 +129,13 @@ export class DeliveryTarget {
     return out.length > excerptChars ? `${out.slice(0, excerptChars - 1)}…` : out;
   }
 
+  /** Fails the deliveries in flight now (they are retried, by this replica or another). */
+  abort(): void {
+    this.#stopping.abort();
+  }
+
   close(): void {
+    this.#stopping.abort();
     this.#agent.destroy();
   }
 }

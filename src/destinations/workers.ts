@@ -95,17 +95,16 @@ export class DeliveryWorkers {
   }
 
   /**
-   * Lets deliveries in flight finish for up to `graceMs`, then stops waiting: a delivery cut short
-   * stays locked until its lock lapses and is then delivered again by a replica (at least once).
+   * Takes no new deliveries and lets those in flight finish for up to `graceMs`; then cuts them
+   * short: each counts as a failed attempt and is retried after the backoff, by another replica
+   * when this one is gone (at least once). A replica that dies outright leaves its deliveries
+   * locked; BullMQ hands them to another replica once the lock lapses (stalled jobs).
    */
   async close(graceMs: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const graceful = Promise.all(this.#workers.map((w) => w.close()));
-    const late = new Promise<'late'>((resolve) => {
-      timer = setTimeout(() => resolve('late'), graceMs);
-    });
-    if ((await Promise.race([graceful, late])) === 'late')
-      await Promise.all(this.#workers.map((w) => w.close(true)));
+    const timer = setTimeout(() => {
+      for (const t of this.#targets) t.abort();
+    }, graceMs);
+    await Promise.all(this.#workers.map((w) => w.close()));
     clearTimeout(timer);
     for (const t of this.#targets) t.close();
     await this.#connection?.quit().catch(() => this.#connection?.disconnect());
