@@ -19,14 +19,15 @@ export class DeliveryState {
     return `${this.prefix}:relay:destination:${name}`;
   }
 
-  success(name: string, nowMs: number): void {
+  /** Written before the job is completed or failed, so whoever sees the job's state sees this too. */
+  async success(name: string, nowMs: number): Promise<void> {
     if (nowMs - (this.#lastWrite.get(name) ?? 0) < successEveryMs) return;
     this.#lastWrite.set(name, nowMs);
-    this.redis.hset(this.key(name), 'lastSuccessAt', new Date(nowMs).toISOString()).catch(() => {});
+    await this.redis.hset(this.key(name), 'lastSuccessAt', new Date(nowMs).toISOString()).catch(() => {});
   }
 
-  error(name: string, nowMs: number, eventId: string, reason: string): void {
-    this.redis
+  async error(name: string, nowMs: number, eventId: string, reason: string): Promise<void> {
+    await this.redis
       .hset(this.key(name), {
         lastErrorAt: new Date(nowMs).toISOString(),
         lastError: reason,

@@ -77,13 +77,13 @@ export class DeliveryWorkers {
       await target.deliver(job.data, now());
       stop();
       metrics.deliveries.inc({ destination, outcome: 'delivered' });
-      state.success(destination, now());
+      await state.success(destination, now());
     } catch (err) {
       stop();
       const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       const reason = err instanceof DeliveryError ? err.message : `delivery failed: ${errorMessage(err)}`;
       metrics.deliveries.inc({ destination, outcome: last ? 'failed' : 'retried' });
-      state.error(destination, now(), job.id ?? '', reason);
+      await state.error(destination, now(), job.id ?? '', reason);
       log[last ? 'warn' : 'info'](
         { destination, event: job.id, attempt: job.attemptsMade + 1, reason },
         last ? 'delivery failed for good: replay it with relay events replay' : 'delivery failed; retrying',
