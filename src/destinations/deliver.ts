@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { RelayError } from '../errors.js';
@@ -37,6 +38,8 @@ export class DeliveryTarget {
     this.#agent = new Agent({ keepAlive: true, maxSockets: concurrency, scheduling: 'lifo' });
     // Never in a failure reason: the secrets, and the password of a URL with userinfo.
     this.#scrub = [...secrets, decodeURIComponent(this.#url.password)].filter((s) => s.length > 0);
+    // Every request in flight listens on it: up to `concurrency`, past node's warning at 10.
+    setMaxListeners(0, this.#stopping.signal);
   }
 
   /** The URL without userinfo, for messages. */
