@@ -28,6 +28,7 @@ program
   .description('validate the config and print what it sets up')
   .option(...configOption)
   .option('--online', 'also call each provider once (auth test)')
+  .option('--destinations', 'also send each destination one OPTIONS request (never an event)')
   .action(lazyAction(() => import('./check.js').then((m) => m.checkCommand)));
 
 const events = program.command('events').description('inspect and replay queued events');

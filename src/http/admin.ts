@@ -33,6 +33,8 @@ export interface AdminDeps {
   readonly queues: QueueSet;
   readonly queueNames: readonly string[];
   readonly rejections: RejectionLog;
+  /** Each destination's last success, last error and backlog (src/destinations/state.ts). */
+  destinations?(): Promise<unknown[]>;
   readonly channels: readonly { channel: AnyChannel; accounts: readonly unknown[] }[];
   loops(): readonly LoopStatus[];
   now(): number;
@@ -199,6 +201,12 @@ export function createAdminRouter(deps: AdminDeps): Router {
       const replayed = await replayMany(deps.queues, records);
       audit(deps.log, res, 'events.replay', { ...selection, count: replayed.length });
       res.json({ count: replayed.length, replayed, ...skippedPart });
+    }),
+  );
+  router.get(
+    '/destinations',
+    handle(async (_req, res) => {
+      res.json({ destinations: (await deps.destinations?.()) ?? [] });
     }),
   );
   router.get(
