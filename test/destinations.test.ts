@@ -166,3 +166,20 @@ describe('destinations: delivery across two replicas', () => {
     expect(dead.posts[2]?.headers['webhook-id']).toBe(id);
   });
 });
+
+describe('destinations: the payload as stored', () => {
+  it("delivers an integer past 2^53 with every digit (Shopify's own example id)", async () => {
+    const res = await a.post('/webhook/shop/orders', '{"id":820982911946154508}', {
+      'content-type': 'application/json',
+      'idempotency-key': 'exact-order',
+    });
+    expect(res.status).toBe(202);
+    const [id] = ((await res.json()) as { ids: string[] }).ids;
+    const post = await until(() => agents.posts.find((p) => p.headers['webhook-id'] === id), 20_000);
+    // Node 22 keeps the digits in the payload; Node 20 adds the exact body text as data.raw.
+    expect(post.body).toContain('820982911946154508');
+    if ('rawJSON' in JSON) expect(post.body).toContain('"payload":{"id":820982911946154508}');
+    else expect(JSON.parse(post.body).data.raw).toBe('{"id":820982911946154508}');
+    expect(() => new Webhook(secret).verify(post.body, headersOf(post))).not.toThrow();
+  });
+});

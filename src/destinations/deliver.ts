@@ -50,9 +50,16 @@ export class DeliveryTarget {
     return u.toString();
   }
 
-  /** The signed request for an event: body and headers, exactly as sent. */
-  signed(event: RelayEvent, nowMs: number): { body: Buffer; headers: Record<string, string> } {
-    const body = Buffer.from(JSON.stringify(event));
+  /**
+   * The signed request for an event: body and headers, exactly as sent. `body` is the event's JSON
+   * as stored in Redis when the caller has it, so integers past 2^53 keep every digit (contract §4).
+   */
+  signed(
+    event: RelayEvent,
+    nowMs: number,
+    stored?: string,
+  ): { body: Buffer; headers: Record<string, string> } {
+    const body = Buffer.from(stored ?? JSON.stringify(event));
     const timestamp = Math.floor(nowMs / 1000);
     const signature = this.secrets.map((s) => signStandardWebhook(s, event.id, timestamp, body)).join(' ');
     return {
@@ -69,8 +76,8 @@ export class DeliveryTarget {
   }
 
   /** POSTs the event; resolves with the status of a 2xx, throws `DeliveryError` otherwise. */
-  deliver(event: RelayEvent, nowMs = Date.now()): Promise<number> {
-    const { body, headers } = this.signed(event, nowMs);
+  deliver(event: RelayEvent, nowMs = Date.now(), stored?: string): Promise<number> {
+    const { body, headers } = this.signed(event, nowMs, stored);
     return this.send('POST', headers, body);
   }
 

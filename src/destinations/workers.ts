@@ -74,7 +74,12 @@ export class DeliveryWorkers {
     const destination = target.name;
     const stop = metrics.deliverySeconds.startTimer({ destination });
     try {
-      await target.deliver(job.data, now());
+      // BullMQ's JSON.parse rounds integers past 2^53: send the event's JSON text as stored.
+      const stored = await this.#connection?.hget(
+        `${this.deps.config.redis.prefix}:${job.queueName}:${job.id}`,
+        'data',
+      );
+      await target.deliver(job.data, now(), stored ?? undefined);
       stop();
       metrics.deliveries.inc({ destination, outcome: 'delivered' });
       await state.success(destination, now());
