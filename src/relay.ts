@@ -5,6 +5,7 @@ import { accountQueues, configuredChannels, indexAccounts } from './accounts.js'
 import type { AnyChannel } from './channel.js';
 import type { RelayConfig } from './config/schema.js';
 import { errorMessage, RelayError } from './errors.js';
+import { ListenHub } from './http/admin-listen.js';
 import type { IngressDeps } from './http/ingress.js';
 import { createOpsApp } from './http/ops-app.js';
 import { createPublicHandler } from './http/public-app.js';
@@ -261,6 +262,7 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
     now,
     triggers,
     log,
+    listen: new ListenHub({ redis: config.redis, queueNames, now, log }),
   };
   const opsServer = createServer(
     createOpsApp({
@@ -298,6 +300,7 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
     close() {
       closing ??= (async () => {
         const started = Date.now();
+        adminDeps.listen.close();
         await Promise.all([
           loops.stop(),
           (async () => {
