@@ -24,6 +24,8 @@ export interface ListenFlags {
 const maxDelayMs = 15_000;
 /** A local target gets this long to answer one event. */
 const forwardTimeoutMs = 10_000;
+/** With no byte from the relay (heartbeats come every 15 s) for this long, the link is taken for dead. */
+const idleMs = 60_000;
 /** Event ids remembered, so an event sent again after a resume (or copied to several queues) is forwarded once. */
 const recentIds = 10_000;
 
@@ -170,14 +172,24 @@ export async function listenCommand(flags: ListenFlags): Promise<void> {
   let attempt = 0;
   let retryMs = 1000;
   while (!stop.signal.aborted) {
+    const connection = new AbortController();
+    let idle: NodeJS.Timeout | undefined;
+    const touch = () => {
+      clearTimeout(idle);
+      idle = setTimeout(
+        () => connection.abort(new Error(`nothing from the relay for ${idleMs / 1000} s`)),
+        idleMs,
+      );
+    };
     try {
+      touch();
       const res = await fetch(streamUrl, {
         headers: {
           authorization: `Bearer ${token}`,
           accept: 'text/event-stream',
           ...(position ? { 'last-event-id': position } : {}),
         },
-        signal: stop.signal,
+        signal: AbortSignal.any([stop.signal, connection.signal]),
       });
       if (res.status === 401 || res.status === 400 || res.status === 404) {
         const body = await res.text().catch(() => '');
@@ -197,6 +209,7 @@ export async function listenCommand(flags: ListenFlags): Promise<void> {
       attempt = 0;
       const parser = new SseParser();
       for await (const chunk of res.body) {
+        touch();
         for (const message of parser.push(chunk)) {
           if (message.event === 'gap') {
             process.stderr.write(
@@ -205,6 +218,7 @@ export async function listenCommand(flags: ListenFlags): Promise<void> {
           } else if (message.event === 'message' && message.data !== undefined) {
             await forward(message.data);
             if (stop.signal.aborted) break;
+            touch();
           }
           // Only once the event is forwarded: a drop before this resumes at (and dedupes) it.
           if (message.lastEventId) position = message.lastEventId;
@@ -215,12 +229,13 @@ export async function listenCommand(flags: ListenFlags): Promise<void> {
     } catch (err) {
       if (stop.signal.aborted) break;
       if (err instanceof Refused) fail(err);
+      const why = connection.signal.aborted ? errorMessage(connection.signal.reason) : reason(err);
       const delay = Math.min(maxDelayMs, retryMs * 2 ** Math.min(attempt, 5)) * (0.5 + Math.random() / 2);
       attempt += 1;
-      process.stderr.write(
-        `relay: stream lost (${reason(err)}); reconnecting in ${(delay / 1000).toFixed(1)} s\n`,
-      );
+      process.stderr.write(`relay: stream lost (${why}); reconnecting in ${(delay / 1000).toFixed(1)} s\n`);
       await sleep(delay, undefined, { signal: stop.signal }).catch(() => undefined);
+    } finally {
+      clearTimeout(idle);
     }
   }
   process.off('SIGINT', onSignal);
