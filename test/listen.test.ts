@@ -412,3 +412,40 @@ describe('a slow client', () => {
     }
   });
 });
+
+describe('a resume point the stream no longer reaches', () => {
+  it('is announced as an `event: gap` with the oldest position still there', async () => {
+    const prefix = uniquePrefix('listen-gap');
+    const hub = new ListenHub({
+      redis: parseConfig({ redis: { url: redisUrl, prefix } }, {}).redis,
+      queueNames: ['gap'],
+      now: Date.now,
+    });
+    const server = createServer(express().get('/listen', hub.handle));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/listen`;
+    const key = `${prefix}:gap:events`;
+    const redis = relay.relay.redis;
+    try {
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i += 1)
+        ids.push((await redis.xadd(key, '*', 'event', 'waiting', 'jobId', `j${i}`)) as string);
+      const open = async (from: string) => {
+        const aborted = new AbortController();
+        const res = await fetch(url, { headers: { 'last-event-id': `gap@${from}` }, signal: aborted.signal });
+        const text = await readSse(res.body as ReadableStream<Uint8Array>, (t) => t.includes('\n\n'));
+        aborted.abort();
+        return text;
+      };
+      expect(await open(ids[0] as string)).not.toContain('event: gap');
+      await redis.xtrim(key, 'MAXLEN', 2);
+      const text = await open(ids[0] as string);
+      expect(text).toContain(`event: gap\ndata: {"queue":"gap","from":"${ids[0]}","oldest":"${ids[3]}"}`);
+      expect(await open(ids[3] as string)).not.toContain('event: gap');
+    } finally {
+      hub.close();
+      await new Promise((r) => server.close(r));
+      await redis.del(key);
+    }
+  });
+});

@@ -135,8 +135,9 @@ export class ListenHub {
     });
     // The start position first: a client cut before any event still resumes from here, not from "now".
     let sentPosition = formatPositions(positions);
-    res.write(`retry: ${retryMs}\nid: ${sentPosition}\n\n`);
-    for (const gap of gaps) res.write(`event: gap\ndata: ${JSON.stringify(gap)}\n\n`);
+    res.write(
+      `retry: ${retryMs}\nid: ${sentPosition}\n\n${gaps.map((g) => `event: gap\ndata: ${JSON.stringify(g)}\n\n`).join('')}`,
+    );
     heartbeat = setInterval(() => {
       if (!res.writableNeedDrain) res.write(': keep-alive\n\n');
     }, this.#heartbeatMs);

@@ -91,8 +91,10 @@ export async function startPositions(
 }
 
 /**
- * The queues whose stream no longer holds everything after the given position: Redis 7 records the
- * highest id trimmed away (`max-deleted-entry-id`); when it is past the position, entries were lost.
+ * The queues whose stream may no longer hold everything after the given position: BullMQ trims
+ * from the oldest end, so when entries were ever trimmed (Redis 7: `entries-added` > `length`) and
+ * the oldest entry left is past the position, what lay between may be gone. (Redis 7.0 does not
+ * record trimmed ids in `max-deleted-entry-id`, and Redis 6 has neither field: no warning there.)
  */
 export async function trimmedSince(
   redis: RedisClient,
@@ -107,11 +109,16 @@ export async function trimmedSince(
     } catch {
       continue; // no stream yet: nothing was ever trimmed
     }
-    const field = (name: string) => info[info.indexOf(name) + 1];
-    const deleted = field('max-deleted-entry-id');
-    if (typeof deleted !== 'string' || deleted === '0-0' || compareIds(deleted, from) <= 0) continue;
-    const first = field('first-entry') as [string, string[]] | null | undefined;
-    gaps.push({ queue, from, oldest: first?.[0] });
+    const field = (name: string) => {
+      const at = info.indexOf(name);
+      return at < 0 ? undefined : info[at + 1];
+    };
+    const added = Number(field('entries-added'));
+    if (!(added > Number(field('length')))) continue;
+    const oldest = (field('first-entry') as [string, string[]] | null | undefined)?.[0];
+    // An empty stream that had entries lost everything up to the last id it gave out.
+    const kept = oldest ?? String(field('last-generated-id'));
+    if (compareIds(from, kept) < 0) gaps.push({ queue, from, oldest });
   }
   return gaps;
 }
