@@ -413,6 +413,54 @@ describe('a slow client', () => {
   });
 });
 
+describe('several listeners', () => {
+  it('share one reader once caught up, and each gets every event', async () => {
+    const prefix = uniquePrefix('listen-many');
+    const hub = new ListenHub({
+      redis: parseConfig({ redis: { url: redisUrl, prefix } }, {}).redis,
+      queueNames: ['many', 'more'],
+      now: Date.now,
+    });
+    const server = createServer(express().get('/listen', hub.handle));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/listen`;
+    const queues = ['many', 'more'].map((name) => new Queue(name, { connection: { url: redisUrl }, prefix }));
+    const streams = Array.from({ length: 5 }, () => new AbortController());
+    try {
+      const texts = await Promise.all(
+        streams.map(async (aborted) => {
+          const res = await fetch(url, { signal: aborted.signal });
+          return res.body as ReadableStream<Uint8Array>;
+        }),
+      );
+      await until(() => hub.live === 5, 5000, 'all five on the shared feed');
+      for (let i = 0; i < 10; i += 1)
+        await queues[i % 2]?.add('many.test', {
+          id: `many-${i}`,
+          channel: 'c',
+          account: 'a',
+          type: 'many.test',
+        });
+      const seen = await Promise.all(
+        texts.map((body) => readSse(body, (t) => (t.match(/\ndata: /g) ?? []).length >= 10)),
+      );
+      for (const text of seen)
+        expect([...text.matchAll(/"id":"(many-\d+)"/g)].map((m) => m[1]).sort()).toEqual(
+          Array.from({ length: 10 }, (_, i) => `many-${i}`).sort(),
+        );
+      expect(hub.live).toBe(5);
+    } finally {
+      for (const s of streams) s.abort();
+      hub.close();
+      await new Promise((r) => server.close(r));
+      for (const q of queues) {
+        await q.obliterate({ force: true });
+        await q.close();
+      }
+    }
+  });
+});
+
 describe('a resume point the stream no longer reaches', () => {
   it('is announced as an `event: gap` with the oldest position still there', async () => {
     const prefix = uniquePrefix('listen-gap');

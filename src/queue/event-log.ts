@@ -14,13 +14,15 @@ import type { RelayEvent } from './envelope.js';
  */
 export type Positions = Map<string, string>;
 
-/** An added job read from a stream, with the position just after it. */
-export interface AddedEvent {
+/** One stream entry; `added` when it records a job added and the job is still there. */
+export interface StreamEntry {
   readonly queue: string;
-  /** The envelope exactly as stored in the job (JSON text): big integers keep every digit. */
-  readonly json: string;
-  readonly event: RelayEvent;
-  readonly position: string;
+  readonly id: string;
+  readonly added?: {
+    /** The envelope exactly as stored in the job (JSON text): big integers keep every digit. */
+    readonly json: string;
+    readonly event: RelayEvent;
+  };
 }
 
 /** Entries read per XREAD: bounds what one listener holds in memory at once. */
@@ -51,7 +53,7 @@ export function parsePositions(text: string): Positions | undefined {
   return positions.size > 0 ? positions : undefined;
 }
 
-const compareIds = (a: string, b: string): number => {
+export const compareIds = (a: string, b: string): number => {
   const [aMs = 0n, aSeq = 0n] = a.split('-').map(BigInt);
   const [bMs = 0n, bSeq = 0n] = b.split('-').map(BigInt);
   if (aMs !== bMs) return aMs < bMs ? -1 : 1;
@@ -129,27 +131,28 @@ function field(fields: readonly string[], name: string): string | undefined {
 }
 
 /**
- * One blocking read across every queue's stream from `positions` (which it advances), merged in
- * stream-id order. Returns the added jobs still in Redis (a job removed since is skipped) and whether
- * the read moved at all; resolves empty after `blockMs` with nothing new.
+ * One read across every queue's stream after `positions`, merged in stream-id order (each queue's
+ * own order is kept; across queues it is by time). Every entry is returned, so a reader can move
+ * past the ones that are not `added`; an added job still in Redis carries its envelope (one removed
+ * since has none). With `blockMs`, waits that long for something new; without, answers at once.
  */
-export async function readAdded(
+export async function readEntries(
   redis: RedisClient,
   prefix: string,
   positions: Positions,
-  blockMs: number,
-): Promise<{ events: AddedEvent[]; moved: boolean }> {
+  blockMs?: number,
+): Promise<StreamEntry[]> {
   const queues = [...positions.keys()];
-  const reply = (await redis.xread(
+  const reply = (await redis.call(
+    'XREAD',
     'COUNT',
     readCount,
-    'BLOCK',
-    blockMs,
+    ...(blockMs === undefined ? [] : ['BLOCK', blockMs]),
     'STREAMS',
     ...queues.map((q) => eventsKey(prefix, q)),
     ...queues.map((q) => positions.get(q) as string),
   )) as Array<[string, Array<[string, string[]]>]> | null;
-  if (!reply) return { events: [], moved: false };
+  if (!reply) return [];
 
   const entries: Array<{ queue: string; id: string; jobId: string | undefined }> = [];
   for (const [key, items] of reply) {
@@ -169,20 +172,15 @@ export async function readAdded(
   for (const e of wanted) pipeline.hget(`${prefix}:${e.queue}:${e.jobId}`, 'data');
   const data = wanted.length > 0 ? ((await pipeline.exec()) ?? []) : [];
 
-  const events: AddedEvent[] = [];
   let next = 0;
-  for (const entry of entries) {
-    positions.set(entry.queue, entry.id);
-    if (entry.jobId === undefined) continue;
+  return entries.map(({ queue, id, jobId }) => {
+    if (jobId === undefined) return { queue, id };
     const [err, json] = data[next++] ?? [];
-    if (err || typeof json !== 'string') continue;
-    let event: RelayEvent;
+    if (err || typeof json !== 'string') return { queue, id };
     try {
-      event = JSON.parse(json) as RelayEvent;
+      return { queue, id, added: { json, event: JSON.parse(json) as RelayEvent } };
     } catch {
-      continue;
+      return { queue, id };
     }
-    events.push({ queue: entry.queue, json, event, position: formatPositions(positions) });
-  }
-  return { events, moved: entries.length > 0 };
+  });
 }
