@@ -9,7 +9,7 @@ import { parseConfig } from '../src/config/load.js';
 import { ListenHub } from '../src/http/admin-listen.js';
 import type { RelayEvent } from '../src/queue/envelope.js';
 import { readBody } from './fakes/http.js';
-import { relayBin } from './support/process.js';
+import { relayBin, writeConfig } from './support/process.js';
 import { redisUrl, startTestRelay, type TestRelay, uniquePrefix } from './support/relay.js';
 import { until } from './support/until.js';
 
@@ -58,8 +58,11 @@ interface ListenProcess {
   interrupt(): Promise<number | null>;
 }
 /** `relay listen` as a child process; resolves once it says it is listening. */
-function startListen(args: string[]): Promise<ListenProcess> {
-  const child = spawn(process.execPath, [relayBin, 'listen', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+function startListen(args: string[], env: Record<string, string> = {}): Promise<ListenProcess> {
+  const child = spawn(process.execPath, [relayBin, 'listen', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, RELAY_OPS_URL: '', RELAY_ADMIN_TOKEN: '', RELAY_CONFIG: '', ...env },
+  });
   const stdout: string[] = [];
   let stderr = '';
   let buffer = '';
@@ -266,6 +269,24 @@ describe('relay listen', () => {
       new RegExp(`${id} {2}→ failed \\(fetch failed: .*ECONNREFUSED.*\\) {2}\\d+ ms$`),
     );
     expect(await listen.interrupt()).toBe(0);
+  });
+
+  it('takes the ops port and admin token from --config, or RELAY_OPS_URL and RELAY_ADMIN_TOKEN', async () => {
+    const config = writeConfig({
+      server: { opsPort: Number(new URL(relay.opsUrl).port), opsHost: '127.0.0.1' },
+      admin: { token },
+    });
+    const fromConfig = await startListen(['--forward-to', target.url, '--config', config]);
+    expect(fromConfig.stderr()).toContain(`listening to ${relay.opsUrl}`);
+    expect(await fromConfig.interrupt()).toBe(0);
+    const fromEnv = await startListen(['--forward-to', target.url], {
+      RELAY_OPS_URL: relay.opsUrl,
+      RELAY_ADMIN_TOKEN: token,
+    });
+    const id = await post(relay, 'other', { env: true });
+    await until(() => target.ids().includes(id), 15_000, 'forwarded with env settings');
+    expect(await fromEnv.interrupt()).toBe(0);
+    target.received.splice(0);
   });
 
   it('exits 1 with one line when the token is wrong', async () => {

@@ -31,8 +31,8 @@ const recentIds = 10_000;
 
 /** Flags, then RELAY_OPS_URL / RELAY_ADMIN_TOKEN, then the config file's ops port and admin token. */
 function target(flags: ListenFlags): { opsUrl: string; token: string } {
-  let opsUrl = flags.url ?? process.env.RELAY_OPS_URL;
-  let token = flags.token ?? process.env.RELAY_ADMIN_TOKEN;
+  let opsUrl = flags.url || process.env.RELAY_OPS_URL || undefined;
+  let token = flags.token || process.env.RELAY_ADMIN_TOKEN || undefined;
   const path = resolveConfigPath(flags.config, process.env, process.cwd());
   if ((!opsUrl || !token) && path && existsSync(path)) {
     const { config } = loadConfig(path);
