@@ -58,13 +58,13 @@ function checkUrl(flag: string, value: string): URL {
   try {
     url = new URL(value);
   } catch {
-    throw new RelayError(
-      'bad_request',
-      `${flag} ${value}: not a URL; give one such as http://localhost:3000/hooks`,
-    );
+    throw new RelayError('bad_request', `${flag}: not a URL; give one such as http://localhost:3000/hooks`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     throw new RelayError('bad_request', `${flag} ${value}: use an http:// or https:// URL`);
+  // fetch refuses them, and they would end up in what this command prints.
+  if (url.username || url.password)
+    throw new RelayError('bad_request', `${flag}: put no user or password in the URL`);
   return url;
 }
 
