@@ -171,23 +171,31 @@ class StreamListener implements FeedSubscriber {
     this.#sent = formatPositions(positions);
   }
 
-  offer(entry: StreamEntry): boolean {
+  /** One read's entries, written in one go (corked: one syscall, not one per event). */
+  take(entries: readonly StreamEntry[]): boolean {
     if (!this.#open) return false;
+    this.res.cork();
+    for (const entry of entries) this.#offer(entry);
+    this.#settle();
+    this.res.uncork();
+    return this.res.writableLength <= liveBufferBytes;
+  }
+
+  #offer(entry: StreamEntry): void {
     const own = this.positions.get(entry.queue);
-    if (own !== undefined && compareIds(entry.id, own) <= 0) return true;
+    if (own !== undefined && compareIds(entry.id, own) <= 0) return;
     this.positions.set(entry.queue, entry.id);
     const added = entry.added;
-    if (!added || this.#seen.has(added.event.id) || !eventMatches(added.event, this.filter)) return true;
+    if (!added || this.#seen.has(added.event.id) || !eventMatches(added.event, this.filter)) return;
     this.#seen.add(added.event.id);
     if (this.#seen.size > recentIds) this.#seen.delete(this.#seen.values().next().value as string);
     this.#sent = formatPositions(this.positions);
     const data = added.json.includes('\n') ? added.json.split('\n').join('\ndata: ') : added.json;
     this.res.write(`id: ${this.#sent}\ndata: ${data}\n\n`);
-    return this.res.writableLength <= liveBufferBytes;
   }
 
   /** Entries skipped (other job events, filtered out) move the position too: an `id:` alone says so. */
-  settle(): void {
+  #settle(): void {
     const now = formatPositions(this.positions);
     if (!this.#open || now === this.#sent) return;
     this.res.write(`id: ${now}\n\n`);
@@ -235,10 +243,8 @@ class StreamListener implements FeedSubscriber {
         }
         const entries = await readEntries(deps.control, deps.redis.prefix, this.positions);
         if (!this.#open) break;
-        if (entries.length > 0) {
-          for (const entry of entries) this.offer(entry);
-          this.settle();
-        } else if (deps.feed.join(this)) {
+        if (entries.length > 0) this.take(entries);
+        else if (deps.feed.join(this)) {
           await new Promise<void>((resolve) => {
             this.#wake = resolve;
           });

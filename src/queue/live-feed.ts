@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { RedisClient } from '../redis/connection.js';
@@ -7,13 +8,18 @@ import { compareIds, type Positions, readEntries, type StreamEntry } from './eve
 export interface FeedSubscriber {
   /** Its own position per queue: entries at or before it are already its own. */
   readonly positions: Positions;
-  /** Takes one entry; false: it cannot take more now (its client is slow), and leaves the feed. */
-  offer(entry: StreamEntry): boolean;
-  /** After each read: every entry of it was offered. */
-  settle(): void;
+  /** Takes one read's entries; false: it cannot take more now (its client is slow), and leaves the feed. */
+  take(entries: readonly StreamEntry[]): boolean;
   /** The feed let it go (slow, or the feed stopped): it reads on by itself. */
   dropped(): void;
 }
+
+/**
+ * The shared reader reads at most this often: under load each read then carries several events, and
+ * each listener gets them in one socket write instead of one per event. A debugging stream can
+ * spare the few milliseconds.
+ */
+const minReadIntervalMs = 25;
 
 /** Reads kept for listeners that join: a listener caught up to any point within them joins at once. */
 const ringReads = 32;
@@ -54,9 +60,7 @@ export class LiveFeed {
       const own = subscriber.positions.get(queue);
       if (own === undefined || compareIds(own, id) < 0) return false;
     }
-    for (const { entries } of this.#ring)
-      for (const entry of entries) if (!subscriber.offer(entry)) return false;
-    subscriber.settle();
+    for (const { entries } of this.#ring) if (!subscriber.take(entries)) return false;
     this.#subscribers.add(subscriber);
     if (!this.#running) void this.#run();
     return true;
@@ -77,20 +81,16 @@ export class LiveFeed {
     try {
       while (this.#subscribers.size > 0 && this.#positions) {
         const before = new Map(this.#positions);
+        const started = Date.now();
         const entries = await readEntries(this.redis, this.prefix, before, this.blockMs);
         for (const entry of entries) this.#positions.set(entry.queue, entry.id);
         if (entries.length === 0) continue;
         this.#ring.push({ before, entries });
         if (this.#ring.length > ringReads) this.#ring.shift();
-        for (const subscriber of [...this.#subscribers]) {
-          for (const entry of entries) {
-            if (!subscriber.offer(entry)) {
-              this.#drop(subscriber);
-              break;
-            }
-          }
-          if (this.#subscribers.has(subscriber)) subscriber.settle();
-        }
+        for (const subscriber of [...this.#subscribers])
+          if (!subscriber.take(entries)) this.#drop(subscriber);
+        const wait = started + minReadIntervalMs - Date.now();
+        if (wait > 0) await sleep(wait);
       }
     } catch (err) {
       if (!this.#closed)
