@@ -1,16 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { type AddressInfo, connect, createServer as createTcpServer, type Socket } from 'node:net';
-import { Queue } from 'bullmq';
-import express from 'express';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../src/config/load.js';
-import { ListenHub } from '../src/http/admin-listen.js';
 import type { RelayEvent } from '../src/queue/envelope.js';
 import { readBody } from './fakes/http.js';
 import { relayBin, writeConfig } from './support/process.js';
-import { redisUrl, startTestRelay, type TestRelay, uniquePrefix } from './support/relay.js';
+import { startTestRelay, type TestRelay, uniquePrefix } from './support/relay.js';
+import { readSse } from './support/sse.js';
 import { until } from './support/until.js';
 
 const token = 'listen-admin-token-0123456789';
@@ -111,17 +108,6 @@ const post = async (t: TestRelay, trigger: string, body: unknown): Promise<strin
   expect(res.status).toBe(202);
   return ((await res.json()) as { ids: string[] }).ids[0] as string;
 };
-
-/** Reads SSE text from a stream until `done` says it has enough. */
-async function readSse(body: ReadableStream<Uint8Array>, done: (text: string) => boolean): Promise<string> {
-  const decoder = new TextDecoder();
-  let text = '';
-  for await (const chunk of body) {
-    text += decoder.decode(chunk, { stream: true });
-    if (done(text)) break;
-  }
-  return text;
-}
 
 describe('GET /admin/listen', () => {
   it.each([
@@ -395,126 +381,6 @@ describe('relay listen across drops: nothing missed, nothing twice', () => {
       await local.close();
       await other.relay.close();
       await listened.close();
-    }
-  });
-});
-
-describe('a slow client', () => {
-  it('is cut once its buffer stays full, instead of the relay holding what it cannot take', async () => {
-    const prefix = uniquePrefix('listen-slow');
-    const hub = new ListenHub({
-      redis: parseConfig({ redis: { url: redisUrl, prefix } }, {}).redis,
-      queueNames: ['slow'],
-      now: Date.now,
-      heartbeatMs: 200,
-      stallMs: 500,
-    });
-    const app = express().get('/listen', hub.handle);
-    const server = createServer(app);
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const queue = new Queue('slow', { connection: { url: redisUrl }, prefix });
-    const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
-    try {
-      socket.on('error', () => {});
-      socket.write('GET /listen HTTP/1.1\r\nhost: x\r\n\r\n');
-      socket.pause(); // never reads: the kernel buffers fill, then the server's
-      await until(() => hub.listeners === 1, 5000, 'listener open');
-      const big = 'x'.repeat(256 * 1024);
-      await queue.addBulk(
-        Array.from({ length: 40 }, (_, i) => ({ name: 'slow.test', data: { id: `slow-${i}`, big } })),
-      );
-      await until(() => hub.listeners === 0, 15_000, 'the stalled listener cut');
-    } finally {
-      socket.destroy();
-      hub.close();
-      await new Promise((r) => server.close(r));
-      await queue.obliterate({ force: true });
-      await queue.close();
-    }
-  });
-});
-
-describe('several listeners', () => {
-  it('share one reader once caught up, and each gets every event', async () => {
-    const prefix = uniquePrefix('listen-many');
-    const hub = new ListenHub({
-      redis: parseConfig({ redis: { url: redisUrl, prefix } }, {}).redis,
-      queueNames: ['many', 'more'],
-      now: Date.now,
-    });
-    const server = createServer(express().get('/listen', hub.handle));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/listen`;
-    const queues = ['many', 'more'].map((name) => new Queue(name, { connection: { url: redisUrl }, prefix }));
-    const streams = Array.from({ length: 5 }, () => new AbortController());
-    try {
-      const texts = await Promise.all(
-        streams.map(async (aborted) => {
-          const res = await fetch(url, { signal: aborted.signal });
-          return res.body as ReadableStream<Uint8Array>;
-        }),
-      );
-      await until(() => hub.live === 5, 5000, 'all five on the shared feed');
-      for (let i = 0; i < 10; i += 1)
-        await queues[i % 2]?.add('many.test', {
-          id: `many-${i}`,
-          channel: 'c',
-          account: 'a',
-          type: 'many.test',
-        });
-      const seen = await Promise.all(
-        texts.map((body) => readSse(body, (t) => (t.match(/\ndata: /g) ?? []).length >= 10)),
-      );
-      for (const text of seen)
-        expect([...text.matchAll(/"id":"(many-\d+)"/g)].map((m) => m[1]).sort()).toEqual(
-          Array.from({ length: 10 }, (_, i) => `many-${i}`).sort(),
-        );
-      expect(hub.live).toBe(5);
-    } finally {
-      for (const s of streams) s.abort();
-      hub.close();
-      await new Promise((r) => server.close(r));
-      for (const q of queues) {
-        await q.obliterate({ force: true });
-        await q.close();
-      }
-    }
-  });
-});
-
-describe('a resume point the stream no longer reaches', () => {
-  it('is announced as an `event: gap` with the oldest position still there', async () => {
-    const prefix = uniquePrefix('listen-gap');
-    const hub = new ListenHub({
-      redis: parseConfig({ redis: { url: redisUrl, prefix } }, {}).redis,
-      queueNames: ['gap'],
-      now: Date.now,
-    });
-    const server = createServer(express().get('/listen', hub.handle));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/listen`;
-    const key = `${prefix}:gap:events`;
-    const redis = relay.relay.redis;
-    try {
-      const ids: string[] = [];
-      for (let i = 0; i < 5; i += 1)
-        ids.push((await redis.xadd(key, '*', 'event', 'waiting', 'jobId', `j${i}`)) as string);
-      const open = async (from: string) => {
-        const aborted = new AbortController();
-        const res = await fetch(url, { headers: { 'last-event-id': `gap@${from}` }, signal: aborted.signal });
-        const text = await readSse(res.body as ReadableStream<Uint8Array>, (t) => t.includes('\n\n'));
-        aborted.abort();
-        return text;
-      };
-      expect(await open(ids[0] as string)).not.toContain('event: gap');
-      await redis.xtrim(key, 'MAXLEN', 2);
-      const text = await open(ids[0] as string);
-      expect(text).toContain(`event: gap\ndata: {"queue":"gap","from":"${ids[0]}","oldest":"${ids[3]}"}`);
-      expect(await open(ids[3] as string)).not.toContain('event: gap');
-    } finally {
-      hub.close();
-      await new Promise((r) => server.close(r));
-      await redis.del(key);
     }
   });
 });
