@@ -1,9 +1,14 @@
 import { z } from 'zod';
 import { name, queueName } from '../../src/config/fields.js';
-import { type IssueSink, resolveSecrets, secretFields, type WithSecrets } from '../../src/config/secret.js';
+import {
+  type IssueSink,
+  requireStandardWebhookSecrets,
+  resolveSecrets,
+  secretFields,
+  type WithSecrets,
+} from '../../src/config/secret.js';
 import { type HmacRow, hmacPreset } from '../../src/verify/presets/hmac-template.js';
 import { type Preset, type PresetCredentials, presetNames, presets } from '../../src/verify/presets/index.js';
-import { assertStandardWebhookSecret } from '../../src/verify/standard-webhooks.js';
 
 const hmacAuth = z.strictObject({
   scheme: z.literal('hmac-sha256'),
@@ -119,18 +124,7 @@ const auth = z
       default: {
         const s = a as z.output<typeof standardAuth>;
         const resolved = resolveSecrets<typeof s, 'secrets'>(s, ctx, ['secrets']);
-        for (const secret of resolved.secrets ?? []) {
-          try {
-            assertStandardWebhookSecret(secret);
-          } catch {
-            ctx.addIssue({
-              code: 'custom',
-              message: 'must be a whsec_<base64> key',
-              path: ['secrets'],
-              input: undefined,
-            });
-          }
-        }
+        requireStandardWebhookSecrets(resolved.secrets, ctx, 'secrets');
         return resolved;
       }
     }
