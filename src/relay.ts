@@ -5,7 +5,11 @@ import { accountQueues, configuredChannels, indexAccounts } from './accounts.js'
 import type { AnyChannel } from './channel.js';
 import { deprecationWarnings } from './config/deprecated.js';
 import type { RelayConfig } from './config/schema.js';
+import { routingRules } from './destinations/config.js';
+import { DeliveryState, destinationStatuses } from './destinations/state.js';
+import { DeliveryWorkers } from './destinations/workers.js';
 import { errorMessage, RelayError } from './errors.js';
+import { ListenHub } from './http/admin-listen.js';
 import { InFlight, registerInFlightGauge } from './http/in-flight.js';
 import type { IngressDeps } from './http/ingress.js';
 import { createOpsApp } from './http/ops-app.js';
@@ -143,7 +147,9 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
   });
 
   const queues = new QueueSet(redis, config);
-  const queueNames = allQueues(config.queue.name, accountQueues(configured), config.routes);
+  // routes: plus one rule per destination, which copies matching events to the destination's queue.
+  const routes = routingRules(config);
+  const queueNames = allQueues(config.queue.name, accountQueues(configured), routes);
   const journalSettings = config.queue.journal?.enabled ? config.queue.journal : undefined;
   const journaling = journalSettings !== undefined;
   const metrics = new Metrics(
@@ -166,7 +172,7 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
   const fenceRedis = fencing?.connection;
   fenceRedis?.on('error', (err) => log.debug({ err: err.message }, 'redis connection error'));
   const fence = fencing?.fence;
-  const producer = new Producer(queues, config, metrics, fence);
+  const producer = new Producer(queues, { ...config, routes }, metrics, fence);
   // The ingest journal: requests are acknowledged on one XADD, the pump makes the jobs.
   let journal: Journal | undefined;
   let pump: JobPump | undefined;
@@ -189,7 +195,12 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
     const claimIdleMs = journalSettings.claimIdleSec * 1000;
     if (journalSettings.pump === 'thread') {
       pump = new PumpThread({
-        config: { redis: config.redis, queue: config.queue, routes: config.routes },
+        config: {
+          redis: config.redis,
+          queue: config.queue,
+          routes,
+          destinations: config.destinations.map((d) => ({ name: d.name })),
+        },
         journal,
         metrics,
         log,
@@ -293,16 +304,20 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
       );
     },
   });
+  const deliveryState = new DeliveryState(redis, config.redis.prefix);
+  const deliveries = new DeliveryWorkers({ config, log, metrics, state: deliveryState, now });
   const adminDeps = {
     token: config.admin.token,
     queues,
     queueNames,
     rejections,
+    destinations: () => destinationStatuses(config.destinations, deliveryState, queues),
     channels: configured,
     loops: () => loops.statuses,
     now,
     triggers,
     log,
+    listen: new ListenHub({ redis: config.redis, queueNames, now, log }),
   };
   const opsServer = createServer(
     createOpsApp({
@@ -328,6 +343,7 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
   const opsUrl = await listen(opsServer, config.server.opsPort, config.server.opsHost, 'ops');
   loops.start(configured);
   pump?.start();
+  deliveries.start();
 
   let closing: Promise<void> | undefined;
   return {
@@ -340,8 +356,10 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
     close() {
       closing ??= (async () => {
         const started = Date.now();
+        adminDeps.listen.close();
         await Promise.all([
           loops.stop(),
+          deliveries.close(config.server.shutdownTimeoutMs),
           (async () => {
             await closeServer(publicServer, config.server.shutdownTimeoutMs);
             // Every acknowledged request becomes a job before we go (what is left past the

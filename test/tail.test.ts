@@ -98,7 +98,7 @@ describe('relay tail', () => {
       await post('/webhook/open/ping', 'plain words here', { 'content-type': 'text/plain' });
       const lines = await tail.next(2);
       expect(lines[0]).toMatch(
-        /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d {2}webhook\/open\/ping {2}webhook\.received {2}\{"text":"deploy finished"\} {2}\(webhook-[\w-]+\)$/,
+        /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d {2}webhook\/open\/ping {2}webhook\.received {2}\{"text":"deploy finished"\} {2}\(webhook-[\w~-]+\)$/,
       );
       expect(lines[1]).toContain('{"text":"plain words here"}');
       await new Promise((r) => setTimeout(r, 300));

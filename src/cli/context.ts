@@ -1,6 +1,7 @@
 import { channelList } from '../../channels/index.js';
 import { accountQueues, configuredChannels } from '../accounts.js';
 import { type LoadedConfig, loadConfig } from '../config/load.js';
+import { routingRules } from '../destinations/config.js';
 import { errorMessage, RelayError } from '../errors.js';
 import { QueueSet } from '../queue/queues.js';
 import { allQueues } from '../queue/routing.js';
@@ -38,7 +39,7 @@ export async function openContext(configFlag: string | undefined): Promise<CliCo
     loaded,
     redis,
     queues,
-    queueNames: allQueues(config.queue.name, accountQueues(configured), config.routes),
+    queueNames: allQueues(config.queue.name, accountQueues(configured), routingRules(config)),
     rejections: new RejectionLog(redis, config.redis.prefix),
     async close() {
       await queues.close();

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { channelList, type channels as registry } from '../../channels/index.js';
+import { checkDestinationNames, destinationsSchema } from '../destinations/config.js';
 import { httpUrl, queueName } from './fields.js';
 import { resolveSecrets, secretFields } from './secret.js';
 import { parseSize } from './size.js';
@@ -242,6 +243,7 @@ export const configSchema = z
     admin,
     channels,
     routes: z.array(route).default([]),
+    destinations: destinationsSchema(route.shape.match),
   })
   .superRefine((config, ctx) => {
     for (const channel of channelList) {
@@ -259,6 +261,11 @@ export const configSchema = z
         seen.add(id);
       });
     }
+    const byKey = config.channels as Record<string, unknown[] | undefined>;
+    const accountQueues = channelList.flatMap((c) =>
+      (byKey[c.configKey] ?? []).map((a) => c.queueOf(a) ?? ''),
+    );
+    checkDestinationNames(config, accountQueues, ctx);
   });
 
 export type RelayConfig = z.output<typeof configSchema>;
