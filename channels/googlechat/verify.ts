@@ -1,7 +1,7 @@
 import type { JWTVerifyGetKey } from 'jose';
 import type { InboundRequest } from '../../src/channel.js';
 import { RejectedError } from '../../src/errors.js';
-import { header } from '../../src/http/parse.js';
+import { header } from '../../src/request.js';
 import { type JwtRules, verifyJwt, x509KeySet } from '../../src/verify/jwt.js';
 import { bearerToken } from '../../src/verify/token.js';
 import { chatServiceAccount, type GoogleChatAccount } from './config.js';

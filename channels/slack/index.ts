@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ChannelAdapter } from '../../src/channel.js';
-import { header } from '../../src/http/parse.js';
+import { header } from '../../src/request.js';
 import { type SlackAccount, slackAccount } from './config.js';
 import { acceptsSlack, receiveSlack, sslCheck } from './normalize.js';
 import { probeSlack } from './probe.js';

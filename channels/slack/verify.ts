@@ -1,6 +1,6 @@
 import type { InboundRequest } from '../../src/channel.js';
 import { RejectedError } from '../../src/errors.js';
-import { header } from '../../src/http/parse.js';
+import { header } from '../../src/request.js';
 import { type HmacScheme, type SignedContent, signHmac, verifyHmac } from '../../src/verify/hmac.js';
 import { checkTimestamp } from '../../src/verify/timestamp.js';
 

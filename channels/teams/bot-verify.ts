@@ -1,6 +1,6 @@
 import type { InboundRequest } from '../../src/channel.js';
 import { RejectedError } from '../../src/errors.js';
-import { header, parseJsonObject } from '../../src/http/parse.js';
+import { header, type ParsedJson, parseJsonObject } from '../../src/request.js';
 import { verifyJwt } from '../../src/verify/jwt.js';
 import { bearerToken } from '../../src/verify/token.js';
 import { botAlgorithms, botKeySet } from './bot-keys.js';
@@ -18,16 +18,12 @@ import type { TeamsAccount } from './config.js';
  */
 export const botFrameworkIssuer = 'https://api.botframework.com';
 
-const activities = new WeakMap<InboundRequest, Record<string, unknown>>();
-
-/** The activity `verifyBot` parsed for this request. */
-export function verifiedActivity(req: InboundRequest): Record<string, unknown> {
-  const activity = activities.get(req);
-  if (!activity) throw new Error('bug: Bot Framework activity received without verification');
-  return activity;
-}
-
-export async function verifyBot(req: InboundRequest, account: TeamsAccount, nowMs: number): Promise<void> {
+/** Verifies a Bot Framework request; returns the activity it had to parse to bind the token to it. */
+export async function verifyBot(
+  req: InboundRequest,
+  account: TeamsAccount,
+  nowMs: number,
+): Promise<ParsedJson<Record<string, unknown>>> {
   if (account.appId === undefined) {
     throw new RejectedError('bad_signature', {
       why: 'Bot Framework is not configured for this account (no appId)',
@@ -53,7 +49,8 @@ export async function verifyBot(req: InboundRequest, account: TeamsAccount, nowM
   if (!verdict.ok) throw new RejectedError('bad_signature', { why: `token ${verdict.reason}` });
 
   // The claims bind the token to this activity: parse only now that the token is Microsoft's.
-  const activity = parseJsonObject(req);
+  const parsed = parseJsonObject(req);
+  const activity = parsed.value;
   const serviceUrl = verdict.payload.serviceurl;
   if (typeof serviceUrl !== 'string' || serviceUrl !== activity.serviceUrl) {
     throw new RejectedError('bad_signature', {
@@ -71,5 +68,5 @@ export async function verifyBot(req: InboundRequest, account: TeamsAccount, nowM
       });
     }
   }
-  activities.set(req, activity);
+  return parsed;
 }

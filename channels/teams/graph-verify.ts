@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { errors, type JWTVerifyGetKey } from 'jose';
 import type { InboundRequest, Reply, RouteContext } from '../../src/channel.js';
 import { RejectedError, type RejectReason } from '../../src/errors.js';
-import { parseJsonObject } from '../../src/http/parse.js';
+import { parseJsonObject } from '../../src/request.js';
 import { isObject } from '../../src/values.js';
 import { safeEqualAny } from '../../src/verify/compare.js';
 import { jwksKeySet, verifyJwt } from '../../src/verify/jwt.js';
@@ -44,20 +44,17 @@ export function graphHandshake(req: InboundRequest, account: TeamsAccount): Repl
   return { status: 200, contentType: 'text/plain', body: token };
 }
 
-const accepted = new WeakMap<InboundRequest, readonly GraphItem[]>();
-
-/** The items `verifyGraph` accepted for this request. */
-export function graphItems(req: InboundRequest): readonly GraphItem[] {
-  const items = accepted.get(req);
-  if (!items) throw new Error('bug: Graph notifications received without verification');
-  return items;
+/** What `verifyGraph` proved: the items it trusts, and the batch's exact text when a number was rounded. */
+export interface GraphProof {
+  readonly items: readonly GraphItem[];
+  readonly raw: string | undefined;
 }
 
 export async function verifyGraph(
   req: InboundRequest,
   account: TeamsAccount,
   ctx: RouteContext,
-): Promise<void> {
+): Promise<GraphProof> {
   if (account.clientState === undefined) {
     throw new RejectedError('bad_signature', {
       why: 'Graph notifications are not configured for this account (no clientState)',
@@ -70,8 +67,9 @@ export async function verifyGraph(
     throw new RejectedError('missing_signature', { why: 'no clientState of this account in the body' });
   }
   let batch: Record<string, unknown>;
+  let raw: string | undefined;
   try {
-    batch = parseJsonObject(req);
+    ({ value: batch, raw } = parseJsonObject(req));
   } catch (err) {
     const why = err instanceof RejectedError ? String(err.detail?.why ?? err.message) : 'unreadable body';
     throw new RejectedError('missing_signature', { why: `${why}: no clientState to check` }, { cause: err });
@@ -139,7 +137,7 @@ export async function verifyGraph(
       ...(d.subscriptionId ? { subscriptionId: d.subscriptionId } : {}),
     });
   }
-  accepted.set(req, items);
+  return { items, raw };
 }
 
 const clientStateKey = Buffer.from('"clientState"');

@@ -1,6 +1,6 @@
 import type { InboundRequest, SignedRequest } from '../../src/channel.js';
 import { RejectedError } from '../../src/errors.js';
-import { header } from '../../src/http/parse.js';
+import { header } from '../../src/request.js';
 import { verifyToken } from '../../src/verify/token.js';
 import type { TelegramAccount } from './config.js';
 

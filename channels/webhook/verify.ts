@@ -1,6 +1,6 @@
 import type { InboundRequest, ProofInfo, RouteContext, SignedRequest } from '../../src/channel.js';
 import { RejectedError } from '../../src/errors.js';
-import { header } from '../../src/http/parse.js';
+import { header } from '../../src/request.js';
 import type { PresetInput, PresetVerdict } from '../../src/verify/presets/index.js';
 import { signStandardWebhook, verifyStandardWebhook } from '../../src/verify/standard-webhooks.js';
 import { bearerToken, verifyToken } from '../../src/verify/token.js';

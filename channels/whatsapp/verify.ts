@@ -1,6 +1,6 @@
 import type { InboundRequest, Reply, SignedRequest } from '../../src/channel.js';
 import { RejectedError } from '../../src/errors.js';
-import { header } from '../../src/http/parse.js';
+import { header } from '../../src/request.js';
 import { type HmacScheme, signHmac, verifyHmac } from '../../src/verify/hmac.js';
 import { verifyToken } from '../../src/verify/token.js';
 import type { WhatsappAccount } from './config.js';
