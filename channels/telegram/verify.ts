@@ -1,7 +1,7 @@
 import type { InboundRequest, SignedRequest } from '../../src/channel.js';
-import { RejectedError } from '../../src/errors.js';
 import { header } from '../../src/request.js';
 import { verifyToken } from '../../src/verify/token.js';
+import { enforceVerdict } from '../../src/verify/verdict.js';
 import type { TelegramAccount } from './config.js';
 
 /**
@@ -14,8 +14,7 @@ export const secretHeader = 'x-telegram-bot-api-secret-token';
 export function verifyTelegram(req: InboundRequest, account: TelegramAccount): void {
   // Polling accounts have no webhook: nothing posted to their URL is Telegram's (fail closed).
   const verdict = verifyToken(header(req, secretHeader), account.secretToken ?? []);
-  if (verdict === 'missing') throw new RejectedError('missing_signature');
-  if (verdict === 'mismatch') throw new RejectedError('bad_signature');
+  enforceVerdict(verdict);
 }
 
 /** The headers Telegram would send; the first listed secret token is the one registered. */

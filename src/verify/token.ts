@@ -1,10 +1,8 @@
 import { safeEqualAny } from './compare.js';
+import type { Verdict } from './verdict.js';
 
 /** A shared token sent as a header (Telegram's secret token, the generic `token` scheme, Meta's verify token). */
-export function verifyToken(
-  provided: string | undefined,
-  tokens: readonly string[],
-): 'ok' | 'missing' | 'mismatch' {
+export function verifyToken(provided: string | undefined, tokens: readonly string[]): Verdict {
   if (provided === undefined || provided === '') return 'missing';
   return safeEqualAny(provided, tokens) ? 'ok' : 'mismatch';
 }
