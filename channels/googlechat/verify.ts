@@ -1,8 +1,8 @@
-import type { JWTVerifyGetKey } from 'jose';
 import type { InboundRequest } from '../../src/channel.js';
 import { RejectedError } from '../../src/errors.js';
 import { header } from '../../src/request.js';
 import { type JwtRules, verifyJwt, x509KeySet } from '../../src/verify/jwt.js';
+import { keySetAt } from '../../src/verify/key-sets.js';
 import { bearerToken } from '../../src/verify/token.js';
 import { chatServiceAccount, type GoogleChatAccount } from './config.js';
 
@@ -20,18 +20,6 @@ import { chatServiceAccount, type GoogleChatAccount } from './config.js';
 export const googleIssuers = ['https://accounts.google.com', 'accounts.google.com'];
 const clockToleranceSec = 300;
 
-const keySets = new Map<string, JWTVerifyGetKey>();
-
-/** One cached key set per URL: certificates are fetched once and refetched on an unknown kid. */
-function keysAt(url: string): JWTVerifyGetKey {
-  let keys = keySets.get(url);
-  if (!keys) {
-    keys = x509KeySet(url);
-    keySets.set(url, keys);
-  }
-  return keys;
-}
-
 export function googleChatRules(account: GoogleChatAccount): JwtRules {
   return {
     issuer: account.mode === 'project-number' ? chatServiceAccount : googleIssuers,
@@ -47,7 +35,12 @@ export async function verifyGoogleChat(
   nowMs: number,
 ): Promise<void> {
   const token = bearerToken(header(req, 'authorization'));
-  const verdict = await verifyJwt(token, keysAt(account.certsUrl), googleChatRules(account), nowMs);
+  const verdict = await verifyJwt(
+    token,
+    keySetAt(x509KeySet, account.certsUrl),
+    googleChatRules(account),
+    nowMs,
+  );
   if (!verdict.ok) {
     if (verdict.reason === 'missing') throw new RejectedError('missing_signature');
     throw new RejectedError('bad_signature', {
