@@ -1,6 +1,6 @@
 import type { InboundRequest } from './channel.js';
 import { RejectedError } from './errors.js';
-import { parseExactJson } from './exact-json.js';
+import { parseExactJson, scanJson } from './exact-json.js';
 
 /**
  * Helpers for channels reading a verified request: pure functions of the request, so channels use
@@ -38,25 +38,6 @@ export function bodyText(req: InboundRequest): string {
  */
 export const maxJsonDepth = 1000;
 
-/** Deepest `{`/`[` nesting outside strings: one pass over the text, no allocation. */
-function jsonDepth(text: string): number {
-  let depth = 0;
-  let max = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c)
-        i++; // backslash: skip the escaped character
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) {
-      if (++depth > max) max = depth;
-    } else if (c === 0x7d || c === 0x5d) depth--;
-  }
-  return max;
-}
-
 /**
  * A parsed JSON value, and `raw`: the exact text when it holds an integer this runtime had to round
  * (src/exact-json.ts). A route hands `raw` on (`Received.raw`); the ingress puts it in `data.raw`.
@@ -68,7 +49,7 @@ export interface ParsedJson<T = unknown> {
 
 /** JSON text (a body, or a field of one), big integers kept exact where the runtime can. */
 export function parseJsonText(text: string, what = 'body'): ParsedJson {
-  if (jsonDepth(text) > maxJsonDepth) {
+  if (scanJson(text, false).depth > maxJsonDepth) {
     throw new RejectedError('bad_body', { why: `JSON nested deeper than ${maxJsonDepth} levels` });
   }
   try {
