@@ -27,6 +27,19 @@ export class Metrics {
     labelNames: ['channel', 'account'] as const,
     registers: [this.registry],
   });
+  readonly deliveries = new Counter({
+    name: 'relay_deliveries_total',
+    help: 'Deliveries to destinations by outcome: delivered (2xx), retried (will be tried again), failed (attempts used up).',
+    labelNames: ['destination', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly deliverySeconds = new Histogram({
+    name: 'relay_delivery_seconds',
+    help: 'Time of one delivery attempt to a destination, from request to answer.',
+    labelNames: ['destination'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
 
   constructor(
     queueJobs?: () => Promise<Array<{ queue: string; state: string; count: number }>>,

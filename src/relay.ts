@@ -5,6 +5,9 @@ import { accountQueues, configuredChannels, indexAccounts } from './accounts.js'
 import type { AnyChannel } from './channel.js';
 import { deprecationWarnings } from './config/deprecated.js';
 import type { RelayConfig } from './config/schema.js';
+import { routingRules } from './destinations/config.js';
+import { DeliveryState, destinationStatuses } from './destinations/state.js';
+import { DeliveryWorkers } from './destinations/workers.js';
 import { errorMessage, RelayError } from './errors.js';
 import { InFlight, registerInFlightGauge } from './http/in-flight.js';
 import type { IngressDeps } from './http/ingress.js';
@@ -23,6 +26,7 @@ import { QueueSet } from './queue/queues.js';
 import { allQueues } from './queue/routing.js';
 import { checkRedisVersion, createRedis, type RedisClient, waitForReady } from './redis/connection.js';
 import { replicaFenceFor } from './redis/replicas.js';
+import { describeRedis } from './redis/url.js';
 import { RejectionLog } from './rejections.js';
 import { RuntimeTriggers } from './triggers/runtime.js';
 import { TriggerStore } from './triggers/store.js';
@@ -49,11 +53,32 @@ export interface RunningRelay {
   close(): Promise<void>;
 }
 
-function listen(server: Server, port: number, host: string | undefined): Promise<string> {
+/** Which server, and the settings that move it, for the one line a taken port gets. */
+const portSettings = {
+  public: 'PORT or server.port',
+  ops: 'OPS_PORT or server.opsPort',
+} as const;
+
+function listen(
+  server: Server,
+  port: number,
+  host: string | undefined,
+  which: keyof typeof portSettings,
+): Promise<string> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    const onError = (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new RelayError(
+              'port_in_use',
+              `${which} port ${port} is already in use (another relay?): stop it, or set ${portSettings[which]}`,
+              { cause: err },
+            )
+          : err,
+      );
+    server.once('error', onError);
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.off('error', onError);
       const a = server.address() as AddressInfo;
       const h =
         a.family === 'IPv6'
@@ -102,14 +127,17 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
     redis.disconnect();
     throw new RelayError(
       'redis_unreachable',
-      `cannot reach Redis at ${config.redis.url}: ${errorMessage(err)}`,
+      `cannot reach Redis at ${describeRedis(config.redis)}: ${errorMessage(err)}`,
       { cause: err },
     );
   }
   let redisDown = false;
   redis.on('close', () => {
     if (!redisDown)
-      log.warn({ url: config.redis.url }, 'Redis connection lost: answering 503 until it is back');
+      log.warn(
+        { redis: describeRedis(config.redis) },
+        'Redis connection lost: answering 503 until it is back',
+      );
     redisDown = true;
   });
   redis.on('ready', () => {
@@ -118,7 +146,9 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
   });
 
   const queues = new QueueSet(redis, config);
-  const queueNames = allQueues(config.queue.name, accountQueues(configured), config.routes);
+  // routes: plus one rule per destination, which copies matching events to the destination's queue.
+  const routes = routingRules(config);
+  const queueNames = allQueues(config.queue.name, accountQueues(configured), routes);
   const journalSettings = config.queue.journal?.enabled ? config.queue.journal : undefined;
   const journaling = journalSettings !== undefined;
   const metrics = new Metrics(
@@ -141,7 +171,7 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
   const fenceRedis = fencing?.connection;
   fenceRedis?.on('error', (err) => log.debug({ err: err.message }, 'redis connection error'));
   const fence = fencing?.fence;
-  const producer = new Producer(queues, config, metrics, fence);
+  const producer = new Producer(queues, { ...config, routes }, metrics, fence);
   // The ingest journal: requests are acknowledged on one XADD, the pump makes the jobs.
   let journal: Journal | undefined;
   let pump: JobPump | undefined;
@@ -164,7 +194,12 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
     const claimIdleMs = journalSettings.claimIdleSec * 1000;
     if (journalSettings.pump === 'thread') {
       pump = new PumpThread({
-        config: { redis: config.redis, queue: config.queue, routes: config.routes },
+        config: {
+          redis: config.redis,
+          queue: config.queue,
+          routes,
+          destinations: config.destinations.map((d) => ({ name: d.name })),
+        },
         journal,
         metrics,
         log,
@@ -204,6 +239,11 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
   const runtimeTriggers = new RuntimeTriggers(redis, triggerSubscriber, config.redis.prefix, log, 5000, now);
   await runtimeTriggers.start();
   const triggers = new TriggerStore(redis, config.redis.prefix, configuredTriggers, now);
+  await triggers.hashStoredTokens().then(
+    (count) => count > 0 && log.info({ count }, 'run-time trigger tokens now kept as SHA-256 digests'),
+    (err) =>
+      log.warn({ err: errorMessage(err) }, 'could not hash stored trigger tokens; trying at next start'),
+  );
 
   const inFlight = new InFlight(config.server.maxInFlight, (count) =>
     log.warn({ inFlight: count }, 'over capacity (server.maxInFlight): answering 503 to new requests'),
@@ -263,11 +303,14 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
       );
     },
   });
+  const deliveryState = new DeliveryState(redis, config.redis.prefix);
+  const deliveries = new DeliveryWorkers({ config, log, metrics, state: deliveryState, now });
   const adminDeps = {
     token: config.admin.token,
     queues,
     queueNames,
     rejections,
+    destinations: () => destinationStatuses(config.destinations, deliveryState, queues),
     channels: configured,
     loops: () => loops.statuses,
     now,
@@ -294,10 +337,11 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
     }),
   );
 
-  const publicUrl = await listen(publicServer, config.server.port, config.server.host);
-  const opsUrl = await listen(opsServer, config.server.opsPort, config.server.opsHost);
+  const publicUrl = await listen(publicServer, config.server.port, config.server.host, 'public');
+  const opsUrl = await listen(opsServer, config.server.opsPort, config.server.opsHost, 'ops');
   loops.start(configured);
   pump?.start();
+  deliveries.start();
 
   let closing: Promise<void> | undefined;
   return {
@@ -312,6 +356,7 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
         const started = Date.now();
         await Promise.all([
           loops.stop(),
+          deliveries.close(config.server.shutdownTimeoutMs),
           (async () => {
             await closeServer(publicServer, config.server.shutdownTimeoutMs);
             // Every acknowledged request becomes a job before we go (what is left past the

@@ -155,7 +155,7 @@ describe('relay sign, events list, show and replay', () => {
     const waiting = runRelay(['events', 'replay', id as string, '--config', config]);
     expect(waiting.status).toBe(1);
     expect(waiting.stderr).toMatch(
-      /is waiting in relay-events; only completed or failed events can be replayed/,
+      /in relay-events is waiting \(not processed yet, a worker will still receive it\); only completed or failed events can be replayed; skipped/,
     );
 
     const dry = runRelay(['events', 'replay', '--state', 'failed', '--dry-run', '--config', config]);

@@ -155,7 +155,7 @@ describe('admin API', () => {
       expect.objectContaining({
         channel: 'webhook',
         account: 'open/ping',
-        routes: ['POST|PUT /webhook/{group}/{trigger}'],
+        routes: ['GET|POST|PUT /webhook/{group}/{trigger}'],
       }),
     );
   });

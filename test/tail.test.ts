@@ -1,10 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { Queue } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signStandardWebhook } from '../src/verify/standard-webhooks.js';
 import { type RelayProcess, relayBin, runRelay, startRelayProcess, writeConfig } from './support/process.js';
 import { redisUrl, uniquePrefix } from './support/relay.js';
+import { until } from './support/until.js';
 
 const prefix = uniquePrefix('tail');
 const config = writeConfig({
@@ -97,7 +98,7 @@ describe('relay tail', () => {
       await post('/webhook/open/ping', 'plain words here', { 'content-type': 'text/plain' });
       const lines = await tail.next(2);
       expect(lines[0]).toMatch(
-        /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d {2}webhook\/open\/ping {2}webhook\.received {2}\{"text":"deploy finished"\} {2}\(webhook-[\w-]+\)$/,
+        /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d {2}webhook\/open\/ping {2}webhook\.received {2}\{"text":"deploy finished"\} {2}\(webhook-[\w~-]+\)$/,
       );
       expect(lines[1]).toContain('{"text":"plain words here"}');
       await new Promise((r) => setTimeout(r, 300));
@@ -188,11 +189,22 @@ describe('relay triggers (a second process: the running relay sees changes withi
   });
 
   it('replay --dry-run prints the count and a sample of ids', async () => {
+    // Only finished events can be replayed: let a worker complete what the tests above queued.
+    const worker = new Worker('relay-events', async () => {}, { connection, prefix });
+    const queue = new Queue('relay-events', { connection, prefix });
+    await until(async () => {
+      const counts = await queue.getJobCounts('wait', 'active', 'completed');
+      return counts.wait === 0 && counts.active === 0 && (counts.completed ?? 0) > 0;
+    });
+    await Promise.all([worker.close(), queue.close()]);
+    expect(
+      runRelay(['events', 'replay', '--state', 'waiting,completed', '--dry-run', '--config', config]).stderr,
+    ).toMatch(/^relay: --state waiting: cannot replay events that are waiting \(not processed yet/);
     const dry = runRelay([
       'events',
       'replay',
       '--state',
-      'waiting,completed',
+      'completed',
       '--dry-run',
       '--rate',
       '2/s',

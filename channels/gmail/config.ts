@@ -7,24 +7,50 @@ import {
   resolveSecrets,
   type SecretList,
   secretFields,
+  secretGiven,
   secretList,
 } from '../../src/config/secret.js';
 
 export const defaultGmailApiRoot = 'https://gmail.googleapis.com';
 export const googleTokenUrl = 'https://oauth2.googleapis.com/token';
 
+/** JSON Schema: none of these keys is present (any value, even null, counts as given here). */
+const noneOf = (...keys: string[]) => ({ not: { anyOf: keys.map((k) => ({ required: [k] })) } });
+const secretKeys = ['clientSecret', 'clientSecretFile', 'refreshToken', 'refreshTokenFile'];
+
 /** `{clientId, clientSecret, refreshToken}`, `{serviceAccountFile, subject}` or `{accessToken}`. */
-const credentialsInput = z.strictObject({
-  clientId: z.string().min(1).optional(),
-  ...secretFields('clientSecret', 'refreshToken', 'accessToken'),
-  serviceAccountFile: z
-    .string()
-    .min(1)
-    .optional()
-    .describe('service account key (JSON) with domain-wide delegation'),
-  subject: z.string().min(1).optional().describe('the mailbox the service account acts as'),
-  tokenUrl: httpUrl.optional().describe(`OAuth token endpoint; default ${googleTokenUrl}`),
-});
+const credentialsInput = z
+  .strictObject({
+    clientId: z.string().min(1).optional(),
+    ...secretFields('clientSecret', 'refreshToken', 'accessToken'),
+    serviceAccountFile: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('service account key (JSON) with domain-wide delegation'),
+    subject: z.string().min(1).optional().describe('the mailbox the service account acts as'),
+    tokenUrl: httpUrl.optional().describe(`OAuth token endpoint; default ${googleTokenUrl}`),
+  })
+  .meta({
+    // The rules of credentialsOf below, for editors (docs/relay.schema.json): exactly one of three kinds.
+    anyOf: [
+      { allOf: [secretGiven('accessToken'), noneOf('clientId', 'serviceAccountFile', ...secretKeys)] },
+      {
+        allOf: [
+          { required: ['serviceAccountFile', 'subject'] },
+          noneOf('clientId', 'accessToken', 'accessTokenFile', ...secretKeys),
+        ],
+      },
+      {
+        allOf: [
+          { required: ['clientId'] },
+          secretGiven('clientSecret'),
+          secretGiven('refreshToken'),
+          noneOf('serviceAccountFile', 'accessToken', 'accessTokenFile'),
+        ],
+      },
+    ],
+  });
 
 export type GmailCredentials =
   | {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { httpUrl, name, queueName } from '../../src/config/fields.js';
-import { resolveSecrets, secretFields, type WithSecrets } from '../../src/config/secret.js';
+import { resolveSecrets, secretFields, secretGiven, type WithSecrets } from '../../src/config/secret.js';
 
 /** The service account Google Chat sends as (https://developers.google.com/workspace/chat/verify-requests-from-chat). */
 export const chatServiceAccount = 'chat@system.gserviceaccount.com';
@@ -16,6 +16,7 @@ const credentials = z
     serviceAccountFile: z.string().min(1).optional().describe('path of a service account key (JSON)'),
     ...secretFields('accessToken'),
   })
+  .meta({ oneOf: [{ required: ['serviceAccountFile'] }, secretGiven('accessToken')] })
   .transform((c, ctx): WithSecrets<typeof c, never, 'accessToken'> => {
     const resolved = resolveSecrets<typeof c, never, 'accessToken'>(c, ctx, [], ['accessToken']);
     const given = Number(c.serviceAccountFile !== undefined) + Number(resolved.accessToken !== undefined);
@@ -29,37 +30,52 @@ const credentials = z
     return resolved;
   });
 
-const base = z.strictObject({
-  account: name,
-  audience: z
-    .string()
-    .refine((a) => /^\d{1,30}$/.test(a) || httpUrl.safeParse(a).success, {
-      message: 'must be the project number (digits) or the endpoint URL set in the Chat app configuration',
-    })
-    .describe("the Chat app's authentication audience: project number or HTTP endpoint URL"),
-  certsUrl: httpUrl
-    .optional()
-    .describe("signing keys (kid → PEM); default: Google's for the audience's mode"),
-  serviceAccountEmail: z
-    .email()
-    .default(chatServiceAccount)
-    .describe('endpoint-URL audience only: the `email` the ID token must carry'),
-  subscription: z
-    .string()
-    .regex(
-      /^projects\/[^/]+\/subscriptions\/[^/]+$/,
-      'must be projects/{project}/subscriptions/{subscription}',
-    )
-    .optional(),
-  credentials: credentials.optional(),
-  apiRoot: httpUrl.default('https://pubsub.googleapis.com'),
-  queue: queueName.optional().describe("route this account's events to another queue"),
-});
+const base = z
+  .strictObject({
+    account: name,
+    audience: z
+      .string()
+      .refine((a) => /^\d{1,30}$/.test(a) || httpUrl.safeParse(a).success, {
+        message: 'must be the project number (digits) or the endpoint URL set in the Chat app configuration',
+      })
+      .optional()
+      .describe(
+        "the Chat app's authentication audience: project number or HTTP endpoint URL; absent: the HTTP endpoint refuses every request (Pub/Sub only)",
+      ),
+    certsUrl: httpUrl
+      .optional()
+      .describe("signing keys (kid → PEM); default: Google's for the audience's mode"),
+    serviceAccountEmail: z
+      .email()
+      .default(chatServiceAccount)
+      .describe('endpoint-URL audience only: the `email` the ID token must carry'),
+    subscription: z
+      .string()
+      .regex(
+        /^projects\/[^/]+\/subscriptions\/[^/]+$/,
+        'must be projects/{project}/subscriptions/{subscription}',
+      )
+      .optional(),
+    credentials: credentials.optional(),
+    apiRoot: httpUrl.default('https://pubsub.googleapis.com'),
+    queue: queueName.optional().describe("route this account's events to another queue"),
+  })
+  // The HTTP endpoint needs audience, the Pub/Sub pull subscription; either alone is a working account.
+  .meta({ anyOf: [{ required: ['audience'] }, { required: ['subscription'] }] });
 
 export type GoogleChatMode = 'project-number' | 'endpoint-url';
 
-export const googleChatAccount = base.transform((a) => {
-  const mode: GoogleChatMode = /^\d+$/.test(a.audience) ? 'project-number' : 'endpoint-url';
+export const googleChatAccount = base.transform((a, ctx) => {
+  if (a.audience === undefined && a.subscription === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'give audience (HTTP endpoint), subscription (Pub/Sub), or both',
+      path: ['audience'],
+      input: undefined,
+    });
+  }
+  const mode: GoogleChatMode =
+    a.audience === undefined || /^\d+$/.test(a.audience) ? 'project-number' : 'endpoint-url';
   return {
     ...a,
     mode,

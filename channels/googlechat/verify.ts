@@ -4,6 +4,7 @@ import { header } from '../../src/request.js';
 import { type JwtRules, verifyJwt, x509KeySet } from '../../src/verify/jwt.js';
 import { keySetAt } from '../../src/verify/key-sets.js';
 import { bearerToken } from '../../src/verify/token.js';
+import { routeNotConfigured } from '../../src/verify/unconfigured.js';
 import { chatServiceAccount, type GoogleChatAccount } from './config.js';
 
 /**
@@ -20,10 +21,10 @@ import { chatServiceAccount, type GoogleChatAccount } from './config.js';
 export const googleIssuers = ['https://accounts.google.com', 'accounts.google.com'];
 const clockToleranceSec = 300;
 
-export function googleChatRules(account: GoogleChatAccount): JwtRules {
+export function googleChatRules(account: GoogleChatAccount, audience: string): JwtRules {
   return {
     issuer: account.mode === 'project-number' ? chatServiceAccount : googleIssuers,
-    audience: account.audience,
+    audience,
     algorithms: ['RS256'],
     clockToleranceSec,
   };
@@ -34,13 +35,11 @@ export async function verifyGoogleChat(
   account: GoogleChatAccount,
   nowMs: number,
 ): Promise<void> {
+  // A Pub/Sub-only account takes nothing over HTTP.
+  if (account.audience === undefined) throw routeNotConfigured('the HTTP endpoint', 'audience');
   const token = bearerToken(header(req, 'authorization'));
-  const verdict = await verifyJwt(
-    token,
-    keySetAt(x509KeySet, account.certsUrl),
-    googleChatRules(account),
-    nowMs,
-  );
+  const rules = googleChatRules(account, account.audience);
+  const verdict = await verifyJwt(token, keySetAt(x509KeySet, account.certsUrl), rules, nowMs);
   if (!verdict.ok) {
     if (verdict.reason === 'missing') throw new RejectedError('missing_signature');
     throw new RejectedError('bad_signature', {

@@ -6,6 +6,7 @@ import {
   resolveSecrets,
   type SecretList,
   secretFields,
+  secretGiven,
 } from '../../src/config/secret.js';
 
 export const defaultGraphUrl = 'https://graph.microsoft.com/v1.0';
@@ -16,16 +17,36 @@ export const defaultAuthorityUrl = 'https://login.microsoftonline.com';
  * `{tenantId, clientId, refreshToken, clientSecret?}` (delegated: the refresh token `relay auth microsoft`
  * prints) or `{accessToken}`.
  */
-const credentialsInput = z.strictObject({
-  tenantId: z.string().min(1).optional(),
-  clientId: z.string().min(1).optional(),
-  ...secretFields('clientSecret', 'refreshToken', 'accessToken'),
-  authorityUrl: httpUrl
-    .default(defaultAuthorityUrl)
-    .describe(
-      'Microsoft identity platform host: the token endpoint is {authorityUrl}/{tenantId}/oauth2/v2.0/token',
-    ),
-});
+const credentialsInput = z
+  .strictObject({
+    tenantId: z.string().min(1).optional(),
+    clientId: z.string().min(1).optional(),
+    ...secretFields('clientSecret', 'refreshToken', 'accessToken'),
+    authorityUrl: httpUrl
+      .default(defaultAuthorityUrl)
+      .describe(
+        'Microsoft identity platform host: the token endpoint is {authorityUrl}/{tenantId}/oauth2/v2.0/token',
+      ),
+  })
+  .meta({
+    // The rules of credentialsOf below, for editors (docs/relay.schema.json).
+    anyOf: [
+      {
+        allOf: [
+          secretGiven('accessToken'),
+          { not: secretGiven('clientSecret') },
+          { not: secretGiven('refreshToken') },
+        ],
+      },
+      {
+        allOf: [
+          { not: secretGiven('accessToken') },
+          { required: ['tenantId', 'clientId'] },
+          { anyOf: [secretGiven('clientSecret'), secretGiven('refreshToken')] },
+        ],
+      },
+    ],
+  });
 
 export type OutlookCredentials =
   | {

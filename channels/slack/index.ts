@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { ChannelAdapter } from '../../src/channel.js';
+import { RelayError } from '../../src/errors.js';
 import { header } from '../../src/request.js';
+import { routeNotConfigured } from '../../src/verify/unconfigured.js';
 import { type SlackAccount, slackAccount } from './config.js';
 import { acceptsSlack, receiveSlack, sslCheck } from './normalize.js';
 import { probeSlack } from './probe.js';
@@ -31,7 +33,11 @@ export const slack = {
       methods: ['POST'],
       accepts: acceptsSlack,
       handshake: (req) => sslCheck(req),
-      verify: (req, account, ctx) => verifySlack(req, account.signingSecret, ctx.now()),
+      verify: (req, account, ctx) => {
+        // A Socket Mode-only account takes nothing over HTTP.
+        if (!account.signingSecret) throw routeNotConfigured('Events API over HTTP', 'signingSecret');
+        verifySlack(req, account.signingSecret, ctx.now());
+      },
       receive: (req, account, ctx) => {
         // A retry (X-Slack-Retry-Num) carries the same event_id: dedupe answers it without a new job.
         const retry = header(req, 'x-slack-retry-num');
@@ -45,6 +51,12 @@ export const slack = {
     },
   ],
   sign: (account, body, nowMs) => {
+    const secret = account.signingSecret?.[0];
+    if (secret === undefined)
+      throw new RelayError(
+        'bad_flag',
+        `slack account "${account.account}" has no signingSecret: it takes events over Socket Mode only, so no HTTP request of it can be signed`,
+      );
     const timestamp = String(Math.floor(nowMs / 1000));
     const json = body.subarray(0, 1).toString() === '{';
     return {
@@ -53,7 +65,7 @@ export const slack = {
       headers: {
         'content-type': json ? 'application/json' : 'application/x-www-form-urlencoded',
         'x-slack-request-timestamp': timestamp,
-        'x-slack-signature': signSlack(account.signingSecret[0] ?? '', timestamp, body),
+        'x-slack-signature': signSlack(secret, timestamp, body),
       },
     };
   },

@@ -111,7 +111,7 @@ describe('slack signature', () => {
     expect(signed.path).toBe('/slack/acme/events');
     expect(signed.headers['content-type']).toBe('application/json');
     const req = { ...request(body.toString(), signed.headers, 'application/json') };
-    expect(reason(() => verifySlack(req, account.signingSecret, docNow))).toBeUndefined();
+    expect(reason(() => verifySlack(req, account.signingSecret ?? [], docNow))).toBeUndefined();
   });
 });
 
@@ -128,14 +128,26 @@ describe('slack config', () => {
     expect(slack.queueOf(b as NonNullable<typeof b>)).toBe('slack-b');
   });
 
-  it('reports a missing signingSecret and a bot token given as appToken, without echoing it', () => {
+  it('takes an account with only appToken (Socket Mode) and no signingSecret; relay sign says why it cannot sign', () => {
+    const [a] = slack.accounts.parse([{ account: 'a', appToken: 'xapp-1-A-1-x' }]);
+    const account = a as NonNullable<typeof a>;
+    expect(account.signingSecret).toBeUndefined();
+    expect(slack.loops(account).map((l) => l.name)).toEqual(['socket-mode']);
+    expect(() => slack.sign(account, Buffer.from('{}'), docNow)).toThrow(
+      'slack account "a" has no signingSecret: it takes events over Socket Mode only, so no HTTP request of it can be signed',
+    );
+  });
+
+  it('reports an account with neither secret and a bot token given as appToken, without echoing it', () => {
     const result = slack.accounts.safeParse([
       { account: 'a' },
       { account: 'b', signingSecret: 's', appToken: 'xoxb-123-secret' },
     ]);
     expect(result.success).toBe(false);
     const issues = result.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`) ?? [];
-    expect(issues).toContain('0.signingSecret: required (or signingSecretFile)');
+    expect(issues).toContain(
+      '0.signingSecret: give signingSecret (Events API over HTTP), appToken (Socket Mode), or both (or their File forms)',
+    );
     expect(issues).toContain('1.appToken: must be an app-level token (xapp-…)');
     expect(JSON.stringify(result.error?.issues)).not.toContain('xoxb-123-secret');
   });

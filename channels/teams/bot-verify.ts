@@ -3,6 +3,7 @@ import { RejectedError } from '../../src/errors.js';
 import { header, type ParsedJson, parseJsonObject } from '../../src/request.js';
 import { verifyJwt } from '../../src/verify/jwt.js';
 import { bearerToken } from '../../src/verify/token.js';
+import { routeNotConfigured } from '../../src/verify/unconfigured.js';
 import { botAlgorithms, botKeySet } from './bot-keys.js';
 import type { TeamsAccount } from './config.js';
 
@@ -25,9 +26,7 @@ export async function verifyBot(
   nowMs: number,
 ): Promise<ParsedJson<Record<string, unknown>>> {
   if (account.appId === undefined) {
-    throw new RejectedError('bad_signature', {
-      why: 'Bot Framework is not configured for this account (no appId)',
-    });
+    throw routeNotConfigured('Bot Framework', 'appId');
   }
   const authorization = header(req, 'authorization');
   if (!authorization) throw new RejectedError('missing_signature');

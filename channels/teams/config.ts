@@ -7,6 +7,7 @@ import {
   resolveSecrets,
   type SecretList,
   secretFields,
+  secretGiven,
 } from '../../src/config/secret.js';
 
 export const botOpenIdMetadataUrl = 'https://login.botframework.com/v1/.well-known/openidconfiguration';
@@ -27,14 +28,36 @@ const changeType = z
 const subscription = z.strictObject({ resource: z.string().min(1), changeType });
 
 /** `{tenantId, clientId, clientSecret}` (client credentials) or `{accessToken}` (manual fallback). */
-const credentialsInput = z.strictObject({
-  tenantId: z.string().min(1).optional(),
-  clientId: z.string().min(1).optional(),
-  tokenUrl: httpUrl
-    .optional()
-    .describe('OAuth token endpoint; default https://login.microsoftonline.com/{tenantId}/oauth2/v2.0/token'),
-  ...secretFields('clientSecret', 'accessToken'),
-});
+const credentialsInput = z
+  .strictObject({
+    tenantId: z.string().min(1).optional(),
+    clientId: z.string().min(1).optional(),
+    tokenUrl: httpUrl
+      .optional()
+      .describe(
+        'OAuth token endpoint; default https://login.microsoftonline.com/{tenantId}/oauth2/v2.0/token',
+      ),
+    ...secretFields('clientSecret', 'accessToken'),
+  })
+  .meta({
+    anyOf: [
+      {
+        allOf: [
+          secretGiven('accessToken'),
+          { not: { required: ['clientSecret'] } },
+          { not: { required: ['clientSecretFile'] } },
+        ],
+      },
+      {
+        allOf: [
+          { not: { required: ['accessToken'] } },
+          { not: { required: ['accessTokenFile'] } },
+          { required: ['tenantId', 'clientId'] },
+          secretGiven('clientSecret'),
+        ],
+      },
+    ],
+  });
 
 export type TeamsCredentials =
   | {
@@ -97,19 +120,34 @@ function credentialsOf(
   };
 }
 
-const accountInput = z.strictObject({
-  account: name,
-  ...secretFields('clientState', 'decryptionKey'),
-  appId: z.string().min(1).optional().describe('Bot Framework bot app id: the audience of its JWTs'),
-  openIdMetadataUrl: httpUrl.default(botOpenIdMetadataUrl),
-  subscriptions: z.array(subscription).default([]),
-  credentials: credentialsInput.optional(),
-  graphUrl: httpUrl.default(defaultGraphUrl),
-  validationJwksUrl: httpUrl
-    .default(graphValidationJwksUrl)
-    .describe('keys for the validationTokens of rich notifications'),
-  queue: queueName.optional(),
-});
+const accountInput = z
+  .strictObject({
+    account: name,
+    ...secretFields('clientState', 'decryptionKey'),
+    appId: z.string().min(1).optional().describe('Bot Framework bot app id: the audience of its JWTs'),
+    openIdMetadataUrl: httpUrl.default(botOpenIdMetadataUrl),
+    subscriptions: z.array(subscription).default([]),
+    credentials: credentialsInput.optional(),
+    graphUrl: httpUrl.default(defaultGraphUrl),
+    validationJwksUrl: httpUrl
+      .default(graphValidationJwksUrl)
+      .describe('keys for the validationTokens of rich notifications'),
+    queue: queueName.optional(),
+  })
+  .meta({
+    // The same rules as the transform below, for editors (docs/relay.schema.json).
+    allOf: [
+      { anyOf: [secretGiven('clientState'), { required: ['appId'] }] },
+      { anyOf: [secretGiven('clientState'), { properties: { subscriptions: { maxItems: 0 } } }] },
+      { anyOf: [secretGiven('clientState'), { not: secretGiven('decryptionKey') }] },
+      {
+        anyOf: [
+          { not: secretGiven('decryptionKey') },
+          { required: ['credentials'], properties: { credentials: { required: ['tenantId', 'clientId'] } } },
+        ],
+      },
+    ],
+  });
 
 export interface TeamsAccount {
   readonly account: string;

@@ -6,6 +6,7 @@ import { isObject } from '../../src/values.js';
 import { safeEqualAny } from '../../src/verify/compare.js';
 import { jwksKeySet, verifyJwt } from '../../src/verify/jwt.js';
 import { keySetAt } from '../../src/verify/key-sets.js';
+import { routeNotConfigured } from '../../src/verify/unconfigured.js';
 import type { TeamsAccount } from './config.js';
 import { decryptContent, isEncryptedContent } from './decrypt.js';
 
@@ -56,9 +57,7 @@ export async function verifyGraph(
   ctx: RouteContext,
 ): Promise<GraphProof> {
   if (account.clientState === undefined) {
-    throw new RejectedError('bad_signature', {
-      why: 'Graph notifications are not configured for this account (no clientState)',
-    });
+    throw routeNotConfigured('Graph notifications', 'clientState');
   }
   if (req.method !== 'POST') throw new RejectedError('bad_body', { why: 'GET without validationToken' });
   // The proof is inside the body: until one item's clientState matched, the body is unauthenticated,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { httpUrl, name, queueName } from '../../src/config/fields.js';
-import { resolveSecrets, secretFields } from '../../src/config/secret.js';
+import { resolveSecrets, secretFields, secretGiven } from '../../src/config/secret.js';
 
 /**
  * Telegram's rule for `secret_token`: "1-256 characters. Only characters A-Z, a-z, 0-9, _ and -
@@ -35,6 +35,18 @@ export const telegramAccount = z
       .describe('allowed_updates handed to setWebhook; absent: keep what Telegram has'),
     queue: queueName.optional().describe("route this account's events to another queue"),
   })
+  .meta({
+    allOf: [
+      secretGiven('botToken'),
+      // Webhook mode (the default) needs secretToken; polling takes nothing over HTTP.
+      {
+        anyOf: [
+          { required: ['mode'], properties: { mode: { const: 'polling' } } },
+          secretGiven('secretToken'),
+        ],
+      },
+    ],
+  })
   .transform((a, ctx) => {
     const resolved = resolveSecrets<typeof a, 'botToken', 'secretToken'>(
       a,
@@ -43,7 +55,7 @@ export const telegramAccount = z
       ['secretToken'],
     );
     // In webhook mode the secret token is what authenticates Telegram's requests.
-    if (a.mode === 'webhook' && a.secretToken === undefined && a.secretTokenFile === undefined) {
+    if (a.mode === 'webhook' && resolved.secretToken === undefined && a.secretTokenFile === undefined) {
       ctx.addIssue({
         code: 'custom',
         message: 'required in webhook mode (or secretTokenFile)',

@@ -1,6 +1,7 @@
 import type { InboundRequest, SignedRequest } from '../../src/channel.js';
 import { header } from '../../src/request.js';
 import { verifyToken } from '../../src/verify/token.js';
+import { routeNotConfigured } from '../../src/verify/unconfigured.js';
 import { enforceVerdict } from '../../src/verify/verdict.js';
 import type { TelegramAccount } from './config.js';
 
@@ -13,8 +14,9 @@ export const secretHeader = 'x-telegram-bot-api-secret-token';
 
 export function verifyTelegram(req: InboundRequest, account: TelegramAccount): void {
   // Polling accounts have no webhook: nothing posted to their URL is Telegram's (fail closed).
-  const verdict = verifyToken(header(req, secretHeader), account.secretToken ?? []);
-  enforceVerdict(verdict);
+  if (account.secretToken === undefined)
+    throw routeNotConfigured('the webhook (polling mode)', 'secretToken');
+  enforceVerdict(verifyToken(header(req, secretHeader), account.secretToken));
 }
 
 /** The headers Telegram would send; the first listed secret token is the one registered. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { name, queueName } from '../../src/config/fields.js';
-import { resolveSecrets, secretFields } from '../../src/config/secret.js';
+import { resolveSecrets, secretFields, secretGiven } from '../../src/config/secret.js';
 
 /** One WhatsApp Business (Meta Cloud API) app subscription: `GET|POST /whatsapp/{account}`. */
 export const whatsappAccount = z
@@ -12,6 +12,7 @@ export const whatsappAccount = z
     ...secretFields('verifyToken'),
     queue: queueName.optional().describe("route this account's events to another queue"),
   })
+  .meta({ allOf: [secretGiven('appSecret'), secretGiven('verifyToken')] })
   .transform((a, ctx) =>
     resolveSecrets<typeof a, 'appSecret' | 'verifyToken'>(a, ctx, ['appSecret', 'verifyToken']),
   );

@@ -3,6 +3,7 @@ import { channelList } from '../../channels/index.js';
 import { configuredChannels } from '../accounts.js';
 import { deprecationWarnings } from '../config/deprecated.js';
 import { loadConfig } from '../config/load.js';
+import { describeRedis } from '../redis/url.js';
 import { probeAccount } from './online.js';
 import { fail } from './output.js';
 
@@ -10,13 +11,17 @@ import { fail } from './output.js';
  * Validates the config (every problem at once) and prints what it configures, never a secret.
  * `--online` also calls each provider once per account (an auth test) and exits 1 when any refuses.
  */
-export async function checkCommand(flags: { config?: string; online?: boolean }): Promise<void> {
+export async function checkCommand(flags: {
+  config?: string;
+  online?: boolean;
+  destinations?: boolean;
+}): Promise<void> {
   try {
     const loaded = loadConfig(flags.config);
     const { config } = loaded;
     const lines = [`config: ${loaded.source}: valid`];
     lines.push(
-      `public port ${config.server.port}, ops port ${config.server.opsPort}, redis ${config.redis.url.replace(/\/\/[^@/]*@/, '//***@')} (prefix ${config.redis.prefix})`,
+      `public port ${config.server.port}, ops port ${config.server.opsPort}, redis ${describeRedis(config.redis)} (prefix ${config.redis.prefix})`,
     );
     lines.push(
       `queue ${config.queue.name}: ${config.queue.attempts} attempts, dedupe ${config.queue.dedupeHours} h`,
@@ -47,6 +52,18 @@ export async function checkCommand(flags: { config?: string; online?: boolean })
       if (probe.status === 'problem') refused++;
       lines.push(`  online: ${probe.status === 'none' ? '' : `${probe.status}: `}${probe.message}`);
     });
+    // A destination is called only when asked (--destinations), and then with OPTIONS: no event.
+    const { probeDestination } = await import('../destinations/doctor.js');
+    const probes = flags.destinations ? await Promise.all(config.destinations.map(probeDestination)) : [];
+    config.destinations.forEach((d, i) => {
+      lines.push(
+        `destination ${d.name}: ${new URL(d.url).host}, ${d.secret.length} secret(s), concurrency ${d.concurrency}${d.rate ? `, ${d.rate}/s` : ''}`,
+      );
+      const probe = probes[i];
+      if (!probe) return;
+      if (probe.verdict === 'problem') refused++;
+      lines.push(`  online: ${probe.verdict}: ${probe.message}`);
+    });
     process.stdout.write(`${lines.join('\n')}\n`);
     if (refused > 0) {
       process.stderr.write(`relay: ${refused} account(s) failed the online check; see the lines above\n`);
@@ -63,5 +80,6 @@ export function registerCheckCommand(program: Command): void {
     .description('validate the config and print what it sets up')
     .option('--config <file>', 'config file (default: $RELAY_CONFIG, then ./relay.yaml)')
     .option('--online', 'also call each provider once with the configured credentials (auth test)')
+    .option('--destinations', 'also send each destination one OPTIONS request (never an event)')
     .action(checkCommand);
 }

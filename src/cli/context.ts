@@ -1,10 +1,12 @@
 import { channelList } from '../../channels/index.js';
 import { accountQueues, configuredChannels } from '../accounts.js';
 import { type LoadedConfig, loadConfig } from '../config/load.js';
+import { routingRules } from '../destinations/config.js';
 import { errorMessage, RelayError } from '../errors.js';
 import { QueueSet } from '../queue/queues.js';
 import { allQueues } from '../queue/routing.js';
 import { createRedis, type RedisClient, waitForReady } from '../redis/connection.js';
+import { describeRedis } from '../redis/url.js';
 import { RejectionLog } from '../rejections.js';
 
 /** What the inspection commands need: the config, a Redis connection, and every queue the relay writes to. */
@@ -28,7 +30,7 @@ export async function openContext(configFlag: string | undefined): Promise<CliCo
     redis.disconnect();
     throw new RelayError(
       'redis_unreachable',
-      `cannot reach Redis at ${config.redis.url} (${errorMessage(err)}): is the relay's Redis running?`,
+      `cannot reach Redis at ${describeRedis(config.redis)} (${errorMessage(err)}): is the relay's Redis running?`,
     );
   }
   const configured = configuredChannels(config, channelList);
@@ -37,7 +39,7 @@ export async function openContext(configFlag: string | undefined): Promise<CliCo
     loaded,
     redis,
     queues,
-    queueNames: allQueues(config.queue.name, accountQueues(configured), config.routes),
+    queueNames: allQueues(config.queue.name, accountQueues(configured), routingRules(config)),
     rejections: new RejectionLog(redis, config.redis.prefix),
     async close() {
       await queues.close();

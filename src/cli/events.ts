@@ -2,6 +2,7 @@ import { parseDuration } from '../config/size.js';
 import { RelayError } from '../errors.js';
 import type { RelayEvent } from '../queue/envelope.js';
 import {
+  assertReplayableStates,
   type EventFilter,
   type EventRecord,
   findEvent,
@@ -9,7 +10,10 @@ import {
   jobStates,
   listEvents,
   parseRate,
+  replayableStates,
   replayMany,
+  replayPlan,
+  skipLine,
 } from '../queue/inspect.js';
 import { openContext } from './context.js';
 import { fail, printJson, table, truncate } from './output.js';
@@ -145,18 +149,31 @@ export async function replayCommand(
         'bad_flag',
         'name event ids, or select by --state failed|completed (with --channel, --since …)',
       );
+    const filter = filterFrom(flags);
+    try {
+      assertReplayableStates(filter.states, '--state');
+    } catch (err) {
+      throw new RelayError('bad_flag', (err as Error).message);
+    }
     const ratePerSec = flags.rate === undefined ? undefined : parseRate(flags.rate);
     if (flags.rate !== undefined && ratePerSec === undefined)
       throw new RelayError('bad_flag', `--rate ${flags.rate}: use a rate such as 10/s or 300/m`);
-    const filter = filterFrom(flags);
     const ctx = await openContext(flags.config);
     try {
-      const records =
+      const found =
         ids.length > 0
           ? (await Promise.all(ids.map((id) => findEvent(ctx.queues, ctx.queueNames, id)))).flat()
-          : await listEvents(ctx.queues, ctx.queueNames, { ...filter, limit: filter.limit ?? 10_000 });
-      const missing = ids.filter((id) => !records.some((r) => r.id === id));
+          : await listEvents(ctx.queues, ctx.queueNames, {
+              ...filter,
+              states: filter.states ?? replayableStates,
+              limit: filter.limit ?? 10_000,
+            });
+      const missing = ids.filter((id) => !found.some((r) => r.id === id));
       for (const id of missing) process.stderr.write(`relay: no event ${id}; skipped\n`);
+      // The dry run and the real run count the same events: those a replay acts on.
+      const { replayable: records, skipped } = replayPlan(found);
+      for (const s of skipped) process.stderr.write(`relay: ${skipLine(s)}; skipped\n`);
+      if (missing.length > 0 || skipped.length > 0) process.exitCode = 1;
       const estimate = ratePerSec ? Math.ceil(records.length / ratePerSec) : undefined;
       if (flags.dryRun) {
         if (flags.json)
@@ -164,6 +181,7 @@ export async function replayCommand(
             count: records.length,
             dryRun: true,
             ids: records.map((r) => r.id),
+            skipped,
             ...(estimate !== undefined ? { estimatedSec: estimate } : {}),
           });
         const sample = records.slice(0, 10);
@@ -195,7 +213,7 @@ export async function replayCommand(
         process.stderr.write(`relay: interrupted after ${outcomes.length} of ${records.length}\n`);
         process.exitCode = 1;
       }
-      if (flags.json) return printJson({ count: outcomes.length, replayed: outcomes });
+      if (flags.json) return printJson({ count: outcomes.length, replayed: outcomes, skipped });
       for (const o of outcomes) {
         process.stdout.write(
           o.action === 'copied'
@@ -204,7 +222,6 @@ export async function replayCommand(
         );
       }
       process.stdout.write(`${outcomes.length} event(s) replayed\n`);
-      if (missing.length > 0) process.exitCode = 1;
     } finally {
       await ctx.close();
     }

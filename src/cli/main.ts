@@ -28,13 +28,17 @@ program
   .description('validate the config and print what it sets up')
   .option(...configOption)
   .option('--online', 'also call each provider once (auth test)')
+  .option('--destinations', 'also send each destination one OPTIONS request (never an event)')
   .action(lazyAction(() => import('./check.js').then((m) => m.checkCommand)));
 
 const events = program.command('events').description('inspect and replay queued events');
-const filterOptions = (cmd: Command) =>
+const filterOptions = (
+  cmd: Command,
+  states = 'waiting, active, delayed, prioritized, completed or failed (comma-separated)',
+) =>
   cmd
     .option(...configOption)
-    .option('--state <state>', 'waiting, active, delayed, prioritized, completed or failed (comma-separated)')
+    .option('--state <state>', states)
     .option('--channel <channel>', 'e.g. webhook, slack')
     .option('--account <account>', 'account, or group/trigger for generic triggers')
     .option('--type <type>', 'event type, or a prefix ending in * (slack.*)')
@@ -56,6 +60,7 @@ filterOptions(
     .description('replay events: completed → a copy with a new id and replayof; failed → retried in place')
     .option('--dry-run', 'count what would be replayed and show a sample; enqueue nothing')
     .option('--rate <n/s>', 'throttle: at most this many replays per second (10/s) or minute (300/m)'),
+  'completed or failed (comma-separated); events in other states are still on their way to a worker',
 ).action(lazyAction(() => import('./events.js').then((m) => m.replayCommand)));
 
 program
@@ -64,6 +69,7 @@ program
   .option(...configOption)
   .option('--data <json|@file>', 'the body, inline or @file.json', '{}')
   .option('--url <base>', 'base URL (default http://127.0.0.1:<server.port>)')
+  .option('--token <token>', "a run-time token trigger's token (Redis keeps only its SHA-256)")
   .action(lazyAction(() => import('./sign.js').then((m) => m.signCommand)));
 
 program

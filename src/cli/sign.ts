@@ -1,39 +1,93 @@
 import { readFileSync } from 'node:fs';
 import { channelList } from '../../channels/index.js';
+import type { WebhookAccount } from '../../channels/webhook/config.js';
 import { configuredChannels } from '../accounts.js';
-import { loadConfig } from '../config/load.js';
+import type { AnyChannel } from '../channel.js';
+import { type LoadedConfig, loadConfig } from '../config/load.js';
 import { RelayError } from '../errors.js';
+import { parseTriggerId, toAccount } from '../triggers/record.js';
+import { TriggerStore } from '../triggers/store.js';
+import { holdsDigests, verifyToken } from '../verify/token.js';
+import { openContext } from './context.js';
 import { fail } from './output.js';
 
 const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
-/** `relay sign CHANNEL:ACCOUNT` or `relay sign GROUP/TRIGGER`: a curl line that the relay would accept. */
-export function signCommand(target: string, flags: { config?: string; data?: string; url?: string }): void {
+export interface SignFlags {
+  config?: string;
+  data?: string;
+  url?: string;
+  /** The token of a run-time `token` trigger: Redis keeps only its digest. */
+  token?: string;
+}
+
+/**
+ * A run-time generic trigger, read from Redis as the relay reads it. Its HMAC or Standard Webhooks
+ * key is there; a token is not (only its SHA-256), so the caller gives it with --token and it is
+ * checked against the digest before signing.
+ */
+async function runtimeTrigger(id: string, flags: SignFlags): Promise<WebhookAccount | undefined> {
+  if (!parseTriggerId(id)) return undefined;
+  const ctx = await openContext(flags.config);
   try {
-    const { config } = loadConfig(flags.config);
+    const configured = new Set<string>();
+    const record = await new TriggerStore(ctx.redis, ctx.loaded.config.redis.prefix, configured).get(id);
+    if (!record) return undefined;
+    const { account } = toAccount(record, Date.now());
+    const auth = account.auth;
+    if (!('token' in auth) || !holdsDigests(auth.token)) return account;
+    if (flags.token === undefined)
+      throw new RelayError(
+        'bad_flag',
+        `trigger ${id} keeps only a SHA-256 of its token, which cannot be turned back into the token; pass it with --token <token>`,
+      );
+    if (verifyToken(flags.token, auth.token) !== 'ok')
+      throw new RelayError('bad_flag', `--token is not a current token of trigger ${id}`);
+    return { ...account, auth: { ...auth, token: [flags.token] } };
+  } finally {
+    await ctx.close();
+  }
+}
+
+/** The account to sign for: from the config, else (generic triggers) a run-time trigger in Redis. */
+async function findAccount(
+  loaded: LoadedConfig,
+  channelName: string,
+  accountId: string,
+  flags: SignFlags,
+): Promise<{ channel: AnyChannel; account: unknown }> {
+  const entry = configuredChannels(loaded.config, channelList).find((c) => c.channel.name === channelName);
+  if (!entry)
+    throw new RelayError(
+      'bad_flag',
+      `unknown channel "${channelName}"; known: ${channelList.map((c) => c.name).join(', ')}`,
+    );
+  const { channel, accounts } = entry;
+  const account =
+    accounts.find((a) => channel.accountId(a) === accountId) ??
+    (channelName === 'webhook' ? await runtimeTrigger(accountId, flags) : undefined);
+  if (account !== undefined) return { channel, account };
+  const known = accounts.map((a) => channel.accountId(a));
+  throw new RelayError(
+    'bad_flag',
+    `no ${channelName} account "${accountId}" in the config${channelName === 'webhook' ? ' nor among the run-time triggers' : ''}${known.length ? `; configured: ${known.join(', ')}` : ''}`,
+  );
+}
+
+/** `relay sign CHANNEL:ACCOUNT` or `relay sign GROUP/TRIGGER`: a curl line that the relay would accept. */
+export async function signCommand(target: string, flags: SignFlags): Promise<void> {
+  try {
+    const loaded = loadConfig(flags.config);
     const data = flags.data ?? '{}';
     const body = Buffer.from(data.startsWith('@') ? readFileSync(data.slice(1)) : data);
     const [channelName, accountId] = target.includes(':')
       ? (target.split(/:(.*)/s) as [string, string])
       : ['webhook', target];
-    const entry = configuredChannels(config, channelList).find((c) => c.channel.name === channelName);
-    if (!entry)
-      throw new RelayError(
-        'bad_flag',
-        `unknown channel "${channelName}"; known: ${channelList.map((c) => c.name).join(', ')}`,
-      );
-    const account = entry.accounts.find((a) => entry.channel.accountId(a) === accountId);
-    if (account === undefined) {
-      const known = entry.accounts.map((a) => entry.channel.accountId(a));
-      throw new RelayError(
-        'bad_flag',
-        `no ${channelName} account "${accountId}" in the config${known.length ? `; configured: ${known.join(', ')}` : ''}`,
-      );
-    }
-    if (!entry.channel.sign) throw new RelayError('bad_flag', `channel ${channelName} cannot sign requests`);
-    const base = (flags.url ?? `http://127.0.0.1:${config.server.port}`).replace(/\/$/, '');
+    const { channel, account } = await findAccount(loaded, channelName, accountId, flags);
+    if (!channel.sign) throw new RelayError('bad_flag', `channel ${channelName} cannot sign requests`);
+    const base = (flags.url ?? `http://127.0.0.1:${loaded.config.server.port}`).replace(/\/$/, '');
     // Senders that sign the URL sign the one the relay checks: publicUrl, else the URL posted to.
-    const signed = entry.channel.sign(account, body, Date.now(), config.publicUrl ?? base);
+    const signed = channel.sign(account, body, Date.now(), loaded.config.publicUrl ?? base);
     const parts = [`curl -i -X ${signed.method} ${shellQuote(base + signed.path)}`];
     for (const [name, value] of Object.entries(signed.headers))
       parts.push(`-H ${shellQuote(`${name}: ${value}`)}`);

@@ -1,6 +1,7 @@
 import { loadConfig } from '../config/load.js';
 import { createLogger } from '../log.js';
 import { ensureLocalRedis, type LocalRedis } from '../redis/local-server.js';
+import { maskRedisUrl } from '../redis/url.js';
 import { startRelay } from '../relay.js';
 import { fail } from './output.js';
 
@@ -20,15 +21,23 @@ export async function startCommand(opts: { config?: string }): Promise<void> {
   let localRedis: LocalRedis | undefined;
   let relay: Awaited<ReturnType<typeof startRelay>>;
   try {
-    localRedis = await ensureLocalRedis(config.redis.url, process.cwd());
+    localRedis = await ensureLocalRedis(
+      config.redis.url,
+      process.cwd(),
+      // Only tests set it: the machine's own Redis may hold the default port.
+      process.env.RELAY_DEFAULT_REDIS_URL || undefined,
+    );
     if (localRedis)
       log.info(
-        { url: config.redis.url, dir: '.relay/redis' },
-        'no Redis was answering: started a local redis-server (append-only file on)',
+        { redis: maskRedisUrl(config.redis.url), dir: localRedis.dir, pid: localRedis.pid },
+        localRedis.reused
+          ? 'using the local redis-server an earlier relay start left running'
+          : 'no Redis was answering: started a local redis-server (append-only file on)',
       );
     relay = await startRelay({ config, log });
   } catch (err) {
-    await localRedis?.stop();
+    // A Redis started just now for a relay that cannot start is of no use to anyone.
+    if (localRedis && !localRedis.reused) process.kill(localRedis.pid, 'SIGTERM');
     log.flush();
     fail(err);
   }
@@ -63,7 +72,7 @@ export async function startCommand(opts: { config?: string }): Promise<void> {
       process.exit(1);
     }, exitDeadlineMs).unref();
     await relay.close();
-    await localRedis?.stop();
+    if (localRedis) process.stderr.write(`relay: ${localRedis.keptRunning}\n`);
     log.info('stopped');
     log.flush(() => process.exit(0));
   };

@@ -114,7 +114,7 @@ describe('validation', () => {
   });
 
   it('takes secrets as one value, a rotation list, or a file; refuses both and unreadable files', () => {
-    const secretFile = file('secret.txt', 'from-file\n');
+    const secretFile = file('secret.txt', 'from-file-0123456789\n');
     const rotation = file('rotation.txt', 'new-one\nold-one\n');
     const c = parseConfig(
       {
@@ -129,12 +129,19 @@ describe('validation', () => {
       },
       {},
     );
-    expect(c.admin.token).toEqual(['from-file']);
+    expect(c.admin.token).toEqual(['from-file-0123456789']);
     const [one, list, fromFile] = c.channels.webhook ?? [];
     expect(one?.auth).toMatchObject({ scheme: 'token', token: ['single'] });
     expect(list?.auth).toMatchObject({ secrets: ['s1', 's2'], headerLower: 'x-signature-256' });
     expect(fromFile?.auth).toMatchObject({ secrets: ['new-one', 'old-one'] });
-    expect([...collectSecrets(c)].sort()).toEqual(['from-file', 'new-one', 'old-one', 's1', 's2', 'single']);
+    expect([...collectSecrets(c)].sort()).toEqual([
+      'from-file-0123456789',
+      'new-one',
+      'old-one',
+      's1',
+      's2',
+      'single',
+    ]);
 
     expect(
       problems(() =>
@@ -159,6 +166,24 @@ describe('validation', () => {
       'channels.webhook.0.auth.tokenFile: give token or tokenFile, not both',
       `channels.webhook.1.auth.tokenFile: cannot read secret file ${join(dir, 'missing.txt')} (ENOENT)`,
       'channels.webhook.2.auth.secrets: must be a whsec_<base64> key',
+    ]);
+  });
+
+  it('admin.token needs at least 16 characters, inline, in a rotation list or in tokenFile', () => {
+    const short = file('short-admin-token.txt', 'abc123\n');
+    const line = 'must be at least 16 characters (e.g. openssl rand -hex 32)';
+    expect(problems(() => parseConfig({ admin: { token: 'abc123' } }, {}))).toEqual([`admin.token: ${line}`]);
+    expect(problems(() => parseConfig({ admin: { token: ['0123456789abcdef', 'abc123'] } }, {}))).toEqual([
+      `admin.token.1: ${line}`,
+    ]);
+    expect(problems(() => parseConfig({ admin: { tokenFile: short } }, {}))).toEqual([
+      `admin.tokenFile: ${line}`,
+    ]);
+    expect(problems(() => parseConfig({ admin: { token: 'abc123' } }, {})).join('\n')).not.toContain(
+      'abc123',
+    );
+    expect(parseConfig({ admin: { token: '0123456789abcdef' } }, {}).admin.token).toEqual([
+      '0123456789abcdef',
     ]);
   });
 

@@ -94,7 +94,7 @@ export function loadConfigFile(path: string, env: Env = process.env): LoadedConf
     throw err;
   }
   if (interpolated.problems.length > 0) throw new ConfigError(interpolated.problems);
-  return { config, source: path, secrets: collectSecrets(config) };
+  return { config, source: path, secrets: configSecrets(config) };
 }
 
 /**
@@ -113,7 +113,19 @@ export function developmentConfig(cwd: string, env: Env = process.env): LoadedCo
     { channels: { webhook: [{ group: 'demo', trigger: 'hello', auth: { scheme: 'token', token } }] } },
     env,
   );
-  return { config, source: 'development default', secrets: collectSecrets(config), demoToken: token };
+  return { config, source: 'development default', secrets: configSecrets(config), demoToken: token };
+}
+
+/** Every secret the config holds, the Redis URL's password included, for the log scrubber. */
+function configSecrets(config: RelayConfig): Set<string> {
+  const secrets = collectSecrets(config);
+  try {
+    const { password } = new URL(config.redis.url);
+    if (password) secrets.add(password).add(decodeURIComponent(password));
+  } catch {
+    // The schema accepted it as redis://…; a URL the parser refuses has no password to find.
+  }
+  return secrets;
 }
 
 export function loadConfig(

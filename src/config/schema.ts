@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { channelList, type channels as registry } from '../../channels/index.js';
+import { checkDestinationNames, destinationsSchema } from '../destinations/config.js';
 import { httpUrl, queueName } from './fields.js';
 import { resolveSecrets, secretFields } from './secret.js';
 import { parseSize } from './size.js';
@@ -182,9 +183,26 @@ const queue = z
   })
   .prefault({});
 
+const minAdminTokenLength = 16;
+const shortAdminToken = `must be at least ${minAdminTokenLength} characters (e.g. openssl rand -hex 32)`;
+const adminTokenValue = z.string().min(minAdminTokenLength, shortAdminToken);
+
 const admin = z
-  .strictObject({ ...secretFields('token') })
-  .transform((v, ctx) => resolveSecrets(v, ctx, [], ['token']))
+  .strictObject({
+    ...secretFields('token'),
+    // Stated here as well as checked below, so the JSON Schema says it too.
+    token: z
+      .union([adminTokenValue, z.array(adminTokenValue).min(1)])
+      .describe('a secret, or a list of secrets during a rotation')
+      .nullish(),
+  })
+  .transform((v, ctx) => {
+    const resolved = resolveSecrets(v, ctx, [], ['token']);
+    // tokenFile is read by resolveSecrets: its lines are checked here. No message repeats a value.
+    if (resolved.token?.some((t) => t.length < minAdminTokenLength))
+      ctx.addIssue({ code: 'custom', message: shortAdminToken, path: ['tokenFile'], input: undefined });
+    return resolved;
+  })
   .prefault({});
 
 const route = z.strictObject({
@@ -225,6 +243,7 @@ export const configSchema = z
     admin,
     channels,
     routes: z.array(route).default([]),
+    destinations: destinationsSchema(route.shape.match),
   })
   .superRefine((config, ctx) => {
     for (const channel of channelList) {
@@ -242,6 +261,11 @@ export const configSchema = z
         seen.add(id);
       });
     }
+    const byKey = config.channels as Record<string, unknown[] | undefined>;
+    const accountQueues = channelList.flatMap((c) =>
+      (byKey[c.configKey] ?? []).map((a) => c.queueOf(a) ?? ''),
+    );
+    checkDestinationNames(config, accountQueues, ctx);
   });
 
 export type RelayConfig = z.output<typeof configSchema>;

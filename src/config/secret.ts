@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { assertStandardWebhookSecret } from '../verify/standard-webhooks.js';
 
 /**
  * Secret fields. Each accepts one value or a list (during a rotation every listed secret is
@@ -45,6 +46,26 @@ export function issuesUnder(ctx: IssueSink, prefix: string): IssueSink {
     addIssue: (issue) =>
       ctx.addIssue(typeof issue === 'string' ? issue : { ...issue, path: [prefix, ...(issue.path ?? [])] }),
   };
+}
+
+/** Reports each listed secret that is not a Standard Webhooks `whsec_<base64>` key, at `field`. */
+export function requireStandardWebhookSecrets(
+  secrets: SecretList | undefined,
+  ctx: IssueSink,
+  field: string,
+): void {
+  for (const secret of secrets ?? []) {
+    try {
+      assertStandardWebhookSecret(secret);
+    } catch {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must be a whsec_<base64> key',
+        path: [field],
+        input: undefined,
+      });
+    }
+  }
 }
 
 type FileKey<K extends string> = `${K}File`;
@@ -120,4 +141,18 @@ export function resolveSecrets<
     }
   }
   return out as WithSecrets<T, Req, Opt>;
+}
+
+/**
+ * JSON Schema (for zod's `.meta`) saying secret `key` is given: the field itself (not null) or
+ * `<key>File`. The zod side checks presence in `resolveSecrets`, which the generated JSON Schema
+ * cannot see; accounts state the same rule with this so editors and `relay check` agree.
+ */
+export function secretGiven(key: string): Record<string, unknown> {
+  return {
+    anyOf: [
+      { required: [key], properties: { [key]: { not: { type: 'null' } } } },
+      { required: [`${key}File`] },
+    ],
+  };
 }

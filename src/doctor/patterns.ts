@@ -3,6 +3,7 @@ import type { Rejection } from '../rejections.js';
 import { oversizedBodies, reEncodedBodies } from './bodies.js';
 import { type Finding, finding } from './finding.js';
 import { groupBy, keyOf, minRepeats, plural, span } from './groups.js';
+import { isUnconfigured, unconfiguredRoutes } from './unconfigured.js';
 
 /*
  * Plain-language diagnoses over the rejection log. Pure functions of the records and what the
@@ -26,7 +27,8 @@ export interface PatternContext {
 /** A signature header that never arrives: something in front of the relay drops it. */
 export function strippedHeaders(records: readonly Rejection[], ctx: PatternContext): Finding[] {
   const out: Finding[] = [];
-  const missing = records.filter((r) => r.reason === 'missing_signature');
+  // A route the account does not take refuses every request, signed or not: not a stripped header.
+  const missing = records.filter((r) => r.reason === 'missing_signature' && !isUnconfigured(r));
   for (const [key, group] of groupBy(missing, keyOf)) {
     if (group.length < minRepeats) continue;
     const sample = group[0] as Rejection;
@@ -215,6 +217,7 @@ export function unknownAccounts(records: readonly Rejection[], ctx: PatternConte
 /** Every diagnosis; one ok line when the log shows no pattern. */
 export function diagnoseRejections(records: readonly Rejection[], ctx: PatternContext): Finding[] {
   const found = [
+    ...unconfiguredRoutes(records),
     ...strippedHeaders(records, ctx),
     ...clockSkew(records),
     ...secretMismatch(records, ctx),

@@ -2,6 +2,7 @@ import { channelList } from '../../channels/index.js';
 import { type ChannelAccounts, configuredChannels } from '../accounts.js';
 import { openContext } from '../cli/context.js';
 import { type LoadedConfig, loadConfig } from '../config/load.js';
+import { destinationFindings } from '../destinations/doctor.js';
 import { ConfigError, errorMessage } from '../errors.js';
 import { listEvents } from '../queue/inspect.js';
 import type { QueueSet } from '../queue/queues.js';
@@ -89,6 +90,7 @@ export async function runDoctor(configFlag: string | undefined, nowMs = Date.now
     await step('registration', () =>
       registrationFindings(configured, loaded.config.publicUrl, readCursor, nowMs),
     );
+    await step('destinations', () => destinationFindings(loaded.config, ctx.redis, ctx.queues));
     await step('rejections', async () => {
       const records = await ctx.rejections.list({ sinceMs: dayMs, limit: 10_000 }, nowMs);
       const accounts = new Map(

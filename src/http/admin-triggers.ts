@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { WebhookAccount } from '../../channels/webhook/config.js';
 import { parseDuration } from '../config/size.js';
 import { errorMessage, RelayError } from '../errors.js';
+import type { Logger } from '../log.js';
 import {
   describeConfigured,
   describeTrigger,
@@ -11,6 +12,7 @@ import {
   triggerInput,
 } from '../triggers/record.js';
 import type { TriggerStore } from '../triggers/store.js';
+import { audit } from './audit.js';
 import { sendError } from './reply.js';
 
 const statusOf: Record<string, number> = { bad_request: 400, not_found: 404, read_only: 409, exists: 409 };
@@ -25,6 +27,7 @@ export function createTriggersRouter(
   store: TriggerStore,
   configured: readonly WebhookAccount[],
   now: () => number,
+  log?: Logger,
 ): Router {
   const router = express.Router();
   const handle =
@@ -78,6 +81,11 @@ export function createTriggersRouter(
       const result = await store.put(group, trigger, parsed.data, {
         createOnly: req.headers['if-none-match'] === '*',
       });
+      audit(log, res, result.created ? 'trigger.create' : 'trigger.update', {
+        trigger: id,
+        scheme: result.record.scheme,
+        secretIssued: result.secret !== undefined,
+      });
       res.status(result.created ? 201 : 200).json({
         ...describeTrigger(result.record, now()),
         ...(result.secret !== undefined ? { secret: result.secret } : {}),
@@ -94,6 +102,7 @@ export function createTriggersRouter(
       if (graceMs === undefined)
         return sendError(res, 400, 'grace: use a duration such as 0, 15m, 24h or 7d');
       const result = await store.rotate(id, graceMs);
+      audit(log, res, 'trigger.rotate', { trigger: id, graceMs });
       res.json({ ...describeTrigger(result.record, now()), secret: result.secret });
     }),
   );
@@ -102,6 +111,7 @@ export function createTriggersRouter(
     '/triggers/:group/:trigger',
     handle(async (_req, res, id) => {
       if (!(await store.delete(id))) return sendError(res, 404, `no run-time trigger ${id}`);
+      audit(log, res, 'trigger.delete', { trigger: id });
       res.status(204).end();
     }),
   );

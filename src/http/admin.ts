@@ -7,13 +7,17 @@ import { errorMessage, RelayError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { LoopStatus } from '../loops/runner.js';
 import {
+  assertReplayableStates,
   type EventFilter,
   findEvent,
   jobStates,
   listEvents,
   parseRate,
+  replayableStates,
   replayMany,
+  replayPlan,
   replayRecord,
+  skipLine,
 } from '../queue/inspect.js';
 import type { QueueSet } from '../queue/queues.js';
 import type { RejectionLog } from '../rejections.js';
@@ -21,6 +25,7 @@ import type { TriggerStore } from '../triggers/store.js';
 import { safeEqualAny } from '../verify/compare.js';
 import { bearerToken } from '../verify/token.js';
 import { createTriggersRouter } from './admin-triggers.js';
+import { audit, setAdminActor } from './audit.js';
 import { sendError } from './reply.js';
 
 export interface AdminDeps {
@@ -28,6 +33,8 @@ export interface AdminDeps {
   readonly queues: QueueSet;
   readonly queueNames: readonly string[];
   readonly rejections: RejectionLog;
+  /** Each destination's last success, last error and backlog (src/destinations/state.ts). */
+  destinations?(): Promise<unknown[]>;
   readonly channels: readonly { channel: AnyChannel; accounts: readonly unknown[] }[];
   loops(): readonly LoopStatus[];
   now(): number;
@@ -97,6 +104,7 @@ export function createAdminRouter(deps: AdminDeps): Router {
       res.set('www-authenticate', 'Bearer realm="relay-admin"');
       return sendError(res, 401, 'admin token required: Authorization: Bearer <admin.token>');
     }
+    setAdminActor(res, provided);
     next();
   });
   router.use(express.json({ limit: '100kb' }));
@@ -137,9 +145,13 @@ export function createAdminRouter(deps: AdminDeps): Router {
       const found = await findEvent(deps.queues, deps.queueNames, String(req.params.id));
       if (found.length === 0)
         return sendError(res, 404, `no event ${req.params.id} in ${deps.queueNames.join(', ')}`);
+      const { replayable, skipped } = replayPlan(found);
+      const [first] = skipped;
+      if (replayable.length === 0 && first) return sendError(res, 409, skipLine(first));
       const replayed = [];
-      for (const record of found) replayed.push(await replayRecord(deps.queues, record));
-      res.json({ replayed });
+      for (const record of replayable) replayed.push(await replayRecord(deps.queues, record));
+      audit(deps.log, res, 'event.replay', { replayed });
+      res.json({ replayed, ...(skipped.length > 0 ? { skipped } : {}) });
     }),
   );
   router.post(
@@ -147,12 +159,19 @@ export function createAdminRouter(deps: AdminDeps): Router {
     handle(async (req, res) => {
       const input = parseOr400(replaySchema, req.body ?? {}, res);
       if (!input) return;
-      const records = input.ids
+      const filter = toFilter(input, deps.now());
+      assertReplayableStates(filter.states, 'state');
+      const found = input.ids
         ? (await Promise.all(input.ids.map((id) => findEvent(deps.queues, deps.queueNames, id)))).flat()
         : await listEvents(deps.queues, deps.queueNames, {
-            ...toFilter(input, deps.now()),
+            ...filter,
+            states: filter.states ?? replayableStates,
             limit: input.limit ?? 10_000,
           });
+      // The dry run and the real run count the same events: those a replay acts on.
+      const { replayable: records, skipped } = replayPlan(found);
+      const skippedPart = skipped.length > 0 ? { skipped } : {};
+      const selection = input.ids ? { ids: input.ids } : { filter: { ...input, dryRun: undefined } };
       const ratePerSec = input.rate === undefined ? undefined : parseRate(input.rate);
       if (input.rate !== undefined && ratePerSec === undefined)
         return sendError(res, 400, `rate: "${input.rate}" is not a rate such as 10, "10/s" or "300/m"`);
@@ -162,13 +181,17 @@ export function createAdminRouter(deps: AdminDeps): Router {
           dryRun: true,
           sample: records.slice(0, 10).map((r) => r.id),
           ...(ratePerSec ? { estimatedSec: Math.ceil(records.length / ratePerSec) } : {}),
+          ...skippedPart,
         });
         return;
       }
       if (ratePerSec) {
         // A throttled replay can take longer than a request should: it runs on, and says so.
         const estimatedSec = Math.ceil(records.length / ratePerSec);
-        res.status(202).json({ count: records.length, ratePerSec, estimatedSec, status: 'started' });
+        audit(deps.log, res, 'events.replay', { ...selection, count: records.length, ratePerSec });
+        res
+          .status(202)
+          .json({ count: records.length, ratePerSec, estimatedSec, status: 'started', ...skippedPart });
         replayMany(deps.queues, records, { ratePerSec }).then(
           (done) => deps.log?.info({ count: done.length, ratePerSec }, 'throttled replay finished'),
           (err) => deps.log?.warn({ err: errorMessage(err) }, 'throttled replay stopped'),
@@ -176,7 +199,14 @@ export function createAdminRouter(deps: AdminDeps): Router {
         return;
       }
       const replayed = await replayMany(deps.queues, records);
-      res.json({ count: replayed.length, replayed });
+      audit(deps.log, res, 'events.replay', { ...selection, count: replayed.length });
+      res.json({ count: replayed.length, replayed, ...skippedPart });
+    }),
+  );
+  router.get(
+    '/destinations',
+    handle(async (_req, res) => {
+      res.json({ destinations: (await deps.destinations?.()) ?? [] });
     }),
   );
   router.get(
@@ -199,7 +229,9 @@ export function createAdminRouter(deps: AdminDeps): Router {
   );
   if (deps.triggers) {
     const webhook = deps.channels.find((c) => c.channel.name === 'webhook');
-    router.use(createTriggersRouter(deps.triggers, (webhook?.accounts ?? []) as WebhookAccount[], deps.now));
+    router.use(
+      createTriggersRouter(deps.triggers, (webhook?.accounts ?? []) as WebhookAccount[], deps.now, deps.log),
+    );
   }
   router.get('/channels', (_req, res) => {
     res.json({

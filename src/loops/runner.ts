@@ -8,6 +8,7 @@ import { CursorStore } from './cursor.js';
 import { ackInbox, inboxKey, postToInbox, readInbox } from './inbox.js';
 import { holderId, Lease } from './lease.js';
 import { sleep } from './sleep.js';
+import { isFailing, type LoopState, secretScrubber, writeLoopState } from './state.js';
 
 export type Emit = (
   channel: AnyChannel,
@@ -27,6 +28,10 @@ export interface LoopStatus {
   lastError: string | undefined;
   problem: string | undefined;
   cursorMovedAt: string | undefined;
+  /** Rounds failed in a row since the last success. */
+  failures: number;
+  /** When the loop ended by itself (a one-shot, or one waiting on the operator): not a readiness failure. */
+  finishedAt: string | undefined;
 }
 
 export interface RunnerDeps {
@@ -101,6 +106,8 @@ export class LoopRunner {
       lastError: undefined,
       problem: undefined,
       cursorMovedAt: undefined,
+      failures: 0,
+      finishedAt: undefined,
     };
     this.statuses.push(status);
     const log = this.deps.log.child({ channel: channel.name, account: accountId, loop: spec.name });
@@ -147,7 +154,11 @@ export class LoopRunner {
       this.#setUp(status, false);
       await lease.release().catch(() => {});
       status.holder = null;
-      if (finished) return;
+      if (finished) {
+        status.finishedAt = new Date(this.deps.now()).toISOString();
+        this.#saveState(id, status, false);
+        return;
+      }
     }
   }
 
@@ -162,7 +173,11 @@ export class LoopRunner {
     lease: Lease,
     id: string,
   ): Promise<boolean> {
-    let failures = 0;
+    status.failures = 0;
+    // Errors and problems are shown in /admin/channels and kept in Redis: never with a secret in them.
+    const clean = secretScrubber(account);
+    let successSaved = false;
+    let credentials = false;
     while (!signal.aborted) {
       this.#setUp(status, true);
       try {
@@ -173,12 +188,21 @@ export class LoopRunner {
           now: this.deps.now,
           emit: (events) => this.deps.emit(channel, account, events),
           report: (problem) => {
-            if (problem && problem !== status.problem) log.warn({ problem }, 'loop reports a problem');
-            status.problem = problem;
+            const next = problem === undefined ? undefined : clean(problem);
+            if (next === status.problem) return;
+            if (next) log.warn({ problem: next }, 'loop reports a problem');
+            status.problem = next;
+            this.#saveState(id, status, credentials);
           },
           ok: () => {
-            failures = 0;
+            const recovered = status.failures > 0 || !successSaved;
+            status.failures = 0;
+            credentials = false;
             status.lastSuccess = new Date(this.deps.now()).toISOString();
+            if (recovered) {
+              successSaved = true;
+              this.#saveState(id, status, false);
+            }
           },
           cursor: {
             get: async () => (await this.#cursors.get(id)) ?? undefined,
@@ -199,23 +223,41 @@ export class LoopRunner {
         return true;
       } catch (err) {
         if (signal.aborted || err instanceof LeaseLostError) return false;
-        failures++;
-        status.lastError = `${new Date(this.deps.now()).toISOString()} ${errorMessage(err)}`;
-        let waitMs = Math.min(maxBackoffMs, minBackoffMs * 2 ** Math.min(failures - 1, 10));
+        status.failures++;
+        status.lastError = `${new Date(this.deps.now()).toISOString()} ${clean(errorMessage(err))}`;
+        credentials = err instanceof CredentialError;
+        let waitMs = Math.min(maxBackoffMs, minBackoffMs * 2 ** Math.min(status.failures - 1, 10));
         waitMs = Math.round(waitMs / 2 + Math.random() * (waitMs / 2));
         if (err instanceof RetryLaterError) waitMs = Math.max(err.retryAfterMs, minBackoffMs);
         if (err instanceof CredentialError) {
           waitMs = credentialBackoffMs;
-          status.problem = `re-consent needed for ${channel.name} account "${status.account}": ${err.message}`;
+          status.problem = `re-consent needed for ${channel.name} account "${status.account}": ${clean(err.message)}`;
           log.error({ err: err.message }, status.problem);
         } else {
           log.warn({ err: errorMessage(err), retryInMs: waitMs }, 'loop failed; retrying');
         }
+        this.#saveState(id, status, credentials);
         this.#setUp(status, false);
         await sleep(waitMs, signal);
       }
     }
     return false;
+  }
+
+  /** Fire and forget: the loop never waits on, or fails because of, this record (src/loops/state.ts). */
+  #saveState(id: string, status: LoopStatus, credentials: boolean): void {
+    const state: LoopState = {
+      holder: this.holder,
+      failures: status.failures,
+      lastError: status.lastError,
+      lastSuccess: status.lastSuccess,
+      credentials,
+      problem: status.problem,
+      finishedAt: status.finishedAt,
+    };
+    writeLoopState(this.deps.redis, this.deps.prefix, id, state).catch((err: unknown) =>
+      this.deps.log.debug({ err: errorMessage(err), loop: id }, 'loop state not saved'),
+    );
   }
 
   #setUp(status: LoopStatus, up: boolean): void {
@@ -228,21 +270,34 @@ export class LoopRunner {
     return postToInbox(this.deps.redis, inboxKey(this.deps.prefix, `${channel}:${account}:${loop}`), message);
   }
 
-  /** Problems loops report, for /readyz details. */
+  /**
+   * Warnings for /readyz: problems loops report, loops that finished (a one-shot done, or one
+   * waiting on the operator, which says why in its problem) and loops failing round after round.
+   */
   problems(): string[] {
-    return this.statuses
-      .filter((s) => s.problem)
-      .map((s) => `${s.channel}/${s.account} ${s.loop}: ${s.problem}`);
+    const out: string[] = [];
+    for (const s of this.statuses) {
+      const name = `${s.channel}/${s.account} ${s.loop}`;
+      if (s.problem) out.push(`${name}: ${s.problem}`);
+      else if (s.finishedAt) out.push(`${name}: finished at ${s.finishedAt}, nothing more to do`);
+      // Only while this replica runs it: after a hand-over the new holder's count is the one that matters.
+      if (s.holder === this.holder && isFailing({ failures: s.failures }))
+        out.push(`${name}: ${s.failures} rounds failed in a row; last error ${s.lastError ?? 'unknown'}`);
+    }
+    return out;
   }
 
-  /** Loops that no replica holds right now (readiness: every loop needs a live owner somewhere). */
+  /**
+   * Loops that should run and no replica holds right now (readiness: every loop needs a live owner
+   * somewhere). A loop that finished here is not one of them.
+   */
   async unowned(): Promise<string[]> {
     const out: string[] = [];
     for (const [i, lease] of this.#leases.entries()) {
-      if (!(await lease.holder())) {
-        const s = this.statuses[i];
-        if (s) out.push(`${s.channel}/${s.account} ${s.loop}: no replica holds this loop`);
-      }
+      const s = this.statuses[i];
+      if (!s || s.finishedAt) continue;
+      if (!(await lease.holder()))
+        out.push(`${s.channel}/${s.account} ${s.loop}: no replica holds this loop`);
     }
     return out;
   }

@@ -6,6 +6,63 @@ import type { EventQueue, QueueSet } from './queues.js';
 export const jobStates = ['waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed'] as const;
 export type JobState = (typeof jobStates)[number];
 
+/** Completed events are copied, failed ones retried; every other state is still on its way to a worker. */
+export const replayableStates = ['completed', 'failed'] as const satisfies readonly JobState[];
+
+const stillQueued = 'not processed yet, a worker will still receive it';
+const whyNotReplayable: Record<string, string> = {
+  waiting: stillQueued,
+  prioritized: stillQueued,
+  delayed: 'waiting for its next attempt, a worker will still receive it',
+  active: 'a worker is processing it now',
+};
+
+const onlyReplayable = 'only completed or failed events can be replayed';
+
+/** Why an event in `state` cannot be replayed, as one line, or undefined when it can. */
+export function notReplayable(state: string): string | undefined {
+  if ((replayableStates as readonly string[]).includes(state)) return undefined;
+  return `${state} (${whyNotReplayable[state] ?? 'not a state a replay acts on'}); ${onlyReplayable}`;
+}
+
+/** Refuses states a replay never acts on, in one line naming the first such state and why. */
+export function assertReplayableStates(states: readonly string[] | undefined, what: string): void {
+  const bad = states?.find((s) => notReplayable(s) !== undefined);
+  if (bad !== undefined)
+    throw new RelayError(
+      'bad_request',
+      `${what} ${bad}: cannot replay events that are ${notReplayable(bad)}`,
+    );
+}
+
+export interface SkippedReplay {
+  readonly id: string;
+  readonly queue: string;
+  readonly state: string;
+  readonly reason: string;
+}
+
+/** `event ID in QUEUE is STATE (why); only completed or failed events can be replayed` */
+export const skipLine = (s: SkippedReplay): string => `event ${s.id} in ${s.queue} is ${s.reason}`;
+
+/**
+ * Splits found events into those a replay acts on and those it skips, so a dry run counts exactly
+ * what the real run replays.
+ */
+export function replayPlan(records: readonly EventRecord[]): {
+  replayable: EventRecord[];
+  skipped: SkippedReplay[];
+} {
+  const replayable: EventRecord[] = [];
+  const skipped: SkippedReplay[] = [];
+  for (const record of records) {
+    const reason = notReplayable(record.state);
+    if (reason === undefined) replayable.push(record);
+    else skipped.push({ id: record.id, queue: record.queue, state: record.state, reason });
+  }
+  return { replayable, skipped };
+}
+
 export interface EventFilter {
   readonly states?: readonly JobState[] | undefined;
   readonly channel?: string | undefined;
@@ -150,10 +207,8 @@ export async function replayRecord(queues: QueueSet, record: EventRecord): Promi
     await job.retry('failed');
     return { id: record.id, queue: record.queue, action: 'retried', newId: record.id };
   }
-  throw new RelayError(
-    'not_replayable',
-    `event ${record.id} is ${record.state} in ${record.queue}; only completed or failed events can be replayed`,
-  );
+  const reason = notReplayable(record.state) ?? record.state;
+  throw new RelayError('not_replayable', skipLine({ ...record, reason }));
 }
 
 /** `10/s`, `300/m`, `5` (per second) → events per second; undefined when unreadable or not above 0. */

@@ -7,7 +7,8 @@ import { type JobPump, type PumpJournal, type PumpProgress, stuckReason } from '
 
 /** What the pump thread is started with (structured-cloned: plain data only). */
 export interface PumpThreadData {
-  readonly config: QueueConfig;
+  /** `destinations`: their names, so destination jobs get the delivery backoff (src/queue/queues.ts). */
+  readonly config: QueueConfig & { readonly destinations?: readonly { readonly name: string }[] };
   readonly batch: number;
   readonly claimIdleMs: number;
   /** How often the thread sends its status and enqueue counts. */

@@ -19,6 +19,12 @@ export function jobDefaults(q: RelayConfig['queue']): JobsOptions {
   };
 }
 
+/**
+ * Destination queues retry with the delivery workers' own backoff (`deliveryBackoff` in
+ * src/destinations/workers.ts): exponential, but never sooner than the destination's Retry-After.
+ */
+export const deliveryBackoffType = 'relay-delivery';
+
 export type EventQueue = Queue<RelayEvent, unknown, string>;
 
 /** One BullMQ `Queue` per name, all on one shared connection. */
@@ -26,7 +32,9 @@ export class QueueSet {
   readonly #queues = new Map<string, EventQueue>();
   constructor(
     private readonly connection: RedisClient,
-    private readonly config: Pick<RelayConfig, 'redis' | 'queue'>,
+    private readonly config: Pick<RelayConfig, 'redis' | 'queue'> & {
+      readonly destinations?: readonly { readonly name: string }[];
+    },
   ) {}
 
   get(name: string): EventQueue {
@@ -35,7 +43,12 @@ export class QueueSet {
       queue = new Queue<RelayEvent, unknown, string>(name, {
         connection: this.connection,
         prefix: this.config.redis.prefix,
-        defaultJobOptions: jobDefaults(this.config.queue),
+        defaultJobOptions: this.config.destinations?.some((d) => d.name === name)
+          ? {
+              ...jobDefaults(this.config.queue),
+              backoff: { type: deliveryBackoffType, delay: this.config.queue.backoffMs },
+            }
+          : jobDefaults(this.config.queue),
         skipWaitingForReady: true,
         // BullMQ's lazy start-up check would cache a failure forever when a queue is first used
         // while Redis is down; the relay checks the version once at start instead (checkRedisVersion).

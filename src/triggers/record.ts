@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { isPresetAuth, type WebhookAccount, webhookAccount } from '../../channels/webhook/config.js';
 import { name, queueName } from '../config/fields.js';
 import { presetNames, presets } from '../verify/presets/index.js';
+import { tokenDigest, tokenDigests } from '../verify/token.js';
 
 /**
  * A generic trigger created at run time: kept in Redis as JSON, turned into the very account object
@@ -16,7 +17,14 @@ export const schemes = ['standard-webhooks', 'hmac-sha256', 'token', 'none', ...
 export type Scheme = string;
 
 export interface StoredSecret {
-  readonly value: string;
+  /**
+   * The secret itself, for HMAC and Standard Webhooks keys: the relay computes the signature with
+   * it, so it cannot keep a one-way hash (docs/channels/webhook.md). Token records written before
+   * tokens were hashed also hold one, until their next change or the next start.
+   */
+  readonly value?: string;
+  /** `token` scheme: hex SHA-256 of the token (`tokenDigest`); the token itself is not kept. */
+  readonly sha256?: string;
   readonly addedAt: string;
   /** Set when a rotation replaced it: accepted until then. */
   readonly expiresAt?: string;
@@ -87,7 +95,8 @@ export function toAccount(
   now: number,
 ): { account: WebhookAccount; validUntil: number } {
   const secrets = live(record, now);
-  const values = secrets.map((s) => s.value);
+  // Tokens as digests (verifyToken hashes what a request presents); other secrets as they are.
+  const values = secrets.map((s) => (record.scheme === 'token' ? digestOf(s) : (s.value ?? '')));
   const auth: Record<string, unknown> = { scheme: record.scheme };
   if (record.scheme === 'token') auth.token = values;
   if (record.scheme === 'token' && record.header !== undefined) auth.header = record.header;
@@ -116,7 +125,27 @@ export function toAccount(
     throw new Error(result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
   }
   const expiries = secrets.flatMap((s) => (s.expiresAt ? [Date.parse(s.expiresAt)] : []));
-  return { account: result.data, validUntil: Math.min(Number.POSITIVE_INFINITY, ...expiries) };
+  const parsed = result.data.auth;
+  const account =
+    'token' in parsed
+      ? { ...result.data, auth: { ...parsed, token: tokenDigests(parsed.token) } }
+      : result.data;
+  return { account, validUntil: Math.min(Number.POSITIVE_INFINITY, ...expiries) };
+}
+
+/** A token's digest, whether it was stored hashed or (written before hashing) in clear. */
+const digestOf = (s: StoredSecret): string => s.sha256 ?? tokenDigest(s.value ?? '');
+
+/** The record as Redis keeps it: `token` secrets as digests only, never the token. */
+export function hashTokens(record: TriggerRecord): TriggerRecord {
+  if (record.scheme !== 'token' || record.secrets.every((s) => s.value === undefined)) return record;
+  return {
+    ...record,
+    secrets: record.secrets.map((s) => {
+      const { value: _clear, ...kept } = s;
+      return { ...kept, sha256: digestOf(s) };
+    }),
+  };
 }
 
 /** A record as the admin API and `relay triggers list` show it: never a secret value. */

@@ -2,6 +2,7 @@ import { RelayError } from '../errors.js';
 import type { RedisClient } from '../redis/connection.js';
 import {
   generateSecret,
+  hashTokens,
   type StoredSecret,
   type TriggerInput,
   type TriggerRecord,
@@ -12,6 +13,12 @@ import {
 export const triggersKey = (prefix: string) => `${prefix}:relay:triggers`;
 /** Published with the trigger id after every change, so each replica drops its cached copy at once. */
 export const triggersChannel = (prefix: string) => `${prefix}:relay:triggers:changed`;
+
+const compareAndSet = `if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+  return 1
+end
+return 0`;
 
 export interface PutResult {
   readonly record: TriggerRecord;
@@ -139,9 +146,31 @@ export class TriggerStore {
     return removed > 0;
   }
 
+  /**
+   * Rewrites token records still holding a token in clear (written before tokens were hashed) with
+   * its digest. Compare-and-set per record, so a change made meanwhile by another replica wins.
+   */
+  async hashStoredTokens(): Promise<number> {
+    const key = triggersKey(this.prefix);
+    let rewritten = 0;
+    for (const [id, json] of Object.entries(await this.redis.hgetall(key))) {
+      let record: TriggerRecord;
+      try {
+        record = JSON.parse(json) as TriggerRecord;
+      } catch {
+        continue; // the relay skips it with a warning already
+      }
+      const hashed = hashTokens(record);
+      if (hashed === record) continue;
+      rewritten += Number(await this.redis.eval(compareAndSet, 1, key, id, json, JSON.stringify(hashed)));
+      await this.#announce(id);
+    }
+    return rewritten;
+  }
+
   async #write(record: TriggerRecord, createOnly: boolean): Promise<void> {
     const id = triggerId(record.group, record.trigger);
-    const json = JSON.stringify(record);
+    const json = JSON.stringify(hashTokens(record));
     if (createOnly) {
       const set = await this.redis.hsetnx(triggersKey(this.prefix), id, json);
       if (set === 0) throw new RelayError('exists', `trigger ${id} already exists`);

@@ -52,8 +52,13 @@ export class TestRedisServer {
     return server;
   }
 
+  /** With `--requirepass` among the arguments, the URL carries that password. */
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    const at = this.args.indexOf('--requirepass');
+    const password = at >= 0 ? this.args[at + 1] : undefined;
+    return password
+      ? `redis://:${encodeURIComponent(password)}@127.0.0.1:${this.port}`
+      : `redis://127.0.0.1:${this.port}`;
   }
 
   get pid(): number | undefined {
