@@ -7,6 +7,9 @@ import { routeNotConfigured } from '../../src/verify/unconfigured.js';
 import { botAlgorithms, botKeySet } from './bot-keys.js';
 import type { TeamsAccount } from './config.js';
 
+/** The `iss` of every Bot Framework token. */
+export const botFrameworkIssuer = 'https://api.botframework.com';
+
 /**
  * Bot Framework, connector to bot ("Authentication with the Bot Connector API",
  * https://learn.microsoft.com/azure/bot-service/rest-api/bot-framework-rest-connector-authentication#connector-to-bot,
@@ -15,11 +18,9 @@ import type { TeamsAccount } from './config.js';
  * bot's app id, lifetime with 5 minutes of clock skew, a key from the OpenID metadata document, the
  * `serviceurl` claim equal to the activity's `serviceUrl`, and, when the key lists `endorsements`,
  * the activity's `channelId` among them. These tokens are signed by Microsoft: they cannot be made
- * by hand, so `relay sign` does not cover this route.
+ * by hand, so `relay sign` does not cover this route. Returns the activity it parsed to bind the
+ * token to it, for `receive`.
  */
-export const botFrameworkIssuer = 'https://api.botframework.com';
-
-/** Verifies a Bot Framework request; returns the activity it had to parse to bind the token to it. */
 export async function verifyBot(
   req: InboundRequest,
   account: TeamsAccount,
