@@ -4,21 +4,16 @@ import type { RelayConfig } from '../config/schema.js';
 import type { RejectedError } from '../errors.js';
 import { clientAddressOf } from './client-address.js';
 import { handleInbound, type IngressDeps, type IngressReply } from './ingress.js';
-import { compileRoutes, findRoute, type PublicRoute } from './public-routes.js';
+import { compileRoutes, findRoute, type RouteMatch } from './public-routes.js';
 import type { PublicRateLimits } from './rate-limit.js';
 import { writeError, writeReply } from './reply.js';
 
 /** One request the router matched to a provider route. */
-interface Routed {
-  readonly route: PublicRoute;
-  readonly params: Record<string, string>;
-  readonly path: string;
-  readonly query: string;
-  readonly ip: string;
-}
+type Routed = Exclude<RouteMatch, string>;
 
 type Refusal = (
   routed: Routed,
+  ip: string,
   req: IncomingMessage,
 ) => (err: RejectedError) => Promise<IngressReply | undefined>;
 
@@ -29,7 +24,7 @@ type Refusal = (
  */
 function refusalAfterFailures(deps: IngressDeps, limits: PublicRateLimits | undefined): Refusal {
   const lastRecorded = new Map<string, number>();
-  return ({ route, params, path, ip }, req) =>
+  return ({ route, params, path }, ip, req) =>
     async (err) => {
       if (!limits?.enabled) return undefined;
       const { channel, route: inbound } = route.bound;
@@ -67,6 +62,7 @@ async function serveRoute(
   deps: IngressDeps,
   refusal: Refusal,
   routed: Routed,
+  ip: string,
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
@@ -81,9 +77,9 @@ async function serveRoute(
     method,
     path: routed.path,
     query: new URLSearchParams(routed.query),
-    ip: routed.ip,
+    ip,
     stream: req,
-    refused: refusal(routed, req),
+    refused: refusal(routed, ip, req),
   });
   // A refused body may still be arriving: do not keep reading it on this connection.
   writeReply(res, reply, reply.status === 413 ? { connection: 'close' } : undefined);
@@ -113,7 +109,6 @@ export function createPublicHandler(
     const found = findRoute(routes, req.url ?? '');
     if (found === 'not_found') return writeError(res, 404, 'not found');
     if (found === 'bad_request') return writeError(res, 400, 'bad request');
-    const routed: Routed = { ...found, ip: clientAddress(req) };
-    serveRoute(deps, refusal, routed, req, res).catch((err: unknown) => fail(res, err));
+    serveRoute(deps, refusal, found, clientAddress(req), req, res).catch((err: unknown) => fail(res, err));
   };
 }
