@@ -9,6 +9,7 @@ import { routingRules } from './destinations/config.js';
 import { DeliveryState, destinationStatuses } from './destinations/state.js';
 import { DeliveryWorkers } from './destinations/workers.js';
 import { errorMessage, RelayError } from './errors.js';
+import { ListenHub } from './http/admin-listen.js';
 import { InFlight, registerInFlightGauge } from './http/in-flight.js';
 import type { IngressDeps } from './http/ingress.js';
 import { createOpsApp } from './http/ops-app.js';
@@ -316,6 +317,7 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
     now,
     triggers,
     log,
+    listen: new ListenHub({ redis: config.redis, queueNames, now, log }),
   };
   const opsServer = createServer(
     createOpsApp({
@@ -354,6 +356,7 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
     close() {
       closing ??= (async () => {
         const started = Date.now();
+        adminDeps.listen.close();
         await Promise.all([
           loops.stop(),
           deliveries.close(config.server.shutdownTimeoutMs),

@@ -90,6 +90,20 @@ program
   .option('--json', 'the CloudEvent envelope, one JSON object per line')
   .action(lazyAction(() => import('./tail.js').then((m) => m.tailCommand)));
 
+program
+  .command('listen')
+  .description("follow a relay's events over one outbound connection and POST each to a local URL")
+  .requiredOption('--forward-to <url>', 'where to POST each event, e.g. http://localhost:3000/hooks')
+  .option(...configOption)
+  .option('--url <ops-url>', 'the relay ops port (default: $RELAY_OPS_URL, then server.opsPort of --config)')
+  .option('--token <token>', 'admin token (default: $RELAY_ADMIN_TOKEN, then admin.token of --config)')
+  .option('--channel <channel>', 'only this channel, e.g. webhook, slack')
+  .option('--account <account>', 'account, or group/trigger for generic triggers')
+  .option('--type <type>', 'event type, or a prefix ending in * (slack.*)')
+  .option('--since <duration>', 'start this far in the past, e.g. 10m (default: from now)')
+  .option('--secret <whsec>', 'sign each POST with this Standard Webhooks secret')
+  .action(lazyAction(() => import('./listen.js').then((m) => m.listenCommand)));
+
 registerTriggerCommands(program, configOption);
 
 registerDoctorCommand(program);

@@ -2,10 +2,9 @@ import { setMaxListeners } from 'node:events';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { RelayError } from '../errors.js';
+import { deliveryHeaders } from '../http/delivery-request.js';
 import { retryAfterMs } from '../provider/retry-after.js';
 import type { RelayEvent } from '../queue/envelope.js';
-import { signStandardWebhook } from '../verify/standard-webhooks.js';
-import { relayUserAgent } from '../version.js';
 
 /** Longest answer excerpt kept in a failure reason. */
 export const excerptChars = 200;
@@ -60,17 +59,11 @@ export class DeliveryTarget {
     stored?: string,
   ): { body: Buffer; headers: Record<string, string> } {
     const body = Buffer.from(stored ?? JSON.stringify(event));
-    const timestamp = Math.floor(nowMs / 1000);
-    const signature = this.secrets.map((s) => signStandardWebhook(s, event.id, timestamp, body)).join(' ');
     return {
       body,
       headers: {
-        'content-type': 'application/cloudevents+json',
+        ...deliveryHeaders({ id: event.id, body, secrets: this.secrets, nowMs }),
         'content-length': String(body.length),
-        'user-agent': relayUserAgent,
-        'webhook-id': event.id,
-        'webhook-timestamp': String(timestamp),
-        'webhook-signature': signature,
       },
     };
   }

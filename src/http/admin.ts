@@ -24,6 +24,7 @@ import type { RejectionLog } from '../rejections.js';
 import type { TriggerStore } from '../triggers/store.js';
 import { safeEqualAny } from '../verify/compare.js';
 import { bearerToken } from '../verify/token.js';
+import type { ListenHub } from './admin-listen.js';
 import { createTriggersRouter } from './admin-triggers.js';
 import { audit, setAdminActor } from './audit.js';
 import { sendError } from './reply.js';
@@ -42,6 +43,8 @@ export interface AdminDeps {
   readonly triggers?: TriggerStore;
   /** Where a throttled bulk replay, which outlives its request, reports how it ended. */
   readonly log?: Logger;
+  /** `GET /admin/listen` (Server-Sent Events); absent: 404. */
+  readonly listen?: ListenHub;
 }
 
 const filterSchema = z.strictObject({
@@ -249,6 +252,7 @@ export function createAdminRouter(deps: AdminDeps): Router {
       ),
     });
   });
+  if (deps.listen) router.get('/listen', deps.listen.handle);
   router.use((_req, res) => sendError(res, 404, 'not found'));
   return router;
 }

@@ -90,8 +90,8 @@ const pageSize = 200;
 /** A list scans at most this many jobs per queue and state, so a huge backlog cannot stall the CLI. */
 const scanLimit = 20_000;
 
-function matches(job: EventJob, f: EventFilter): boolean {
-  const e = job.data;
+/** The channel, account and type filters of `/admin/events`, for one envelope. */
+export function eventMatches(e: RelayEvent | undefined, f: EventFilter): boolean {
   if (!e || typeof e !== 'object') return false;
   if (f.channel && e.channel !== f.channel) return false;
   if (f.account && e.account !== f.account) return false;
@@ -130,7 +130,7 @@ async function scanState(
         older = true;
         continue;
       }
-      if (matches(job, f)) out.push(toRecord(queue.name, state, job));
+      if (eventMatches(job.data, f)) out.push(toRecord(queue.name, state, job));
     }
     // Finished sets are ordered by finish time, not arrival, so only stop early on the wait lists.
     if (older && (state === 'waiting' || state === 'prioritized')) break;
