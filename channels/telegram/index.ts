@@ -29,7 +29,7 @@ export const telegram = {
       methods: ['POST'],
       accepts: acceptsTelegram,
       verify: verifyTelegram,
-      receive: (req) => ({ events: receiveTelegram(req) }),
+      receive: receiveTelegram,
     },
   ],
   sign: signTelegram,
