@@ -1,3 +1,7 @@
 #!/usr/bin/env node
 // The compiled CLI. `npm ci` builds dist/ through the `prepare` script.
-import '../dist/src/cli/main.js';
+// The young generation is held small before the CLI's modules are parsed (heap-sizing.ts).
+import { holdYoungGeneration } from '../dist/src/cli/heap-sizing.js';
+
+holdYoungGeneration();
+await import('../dist/src/cli/main.js');

@@ -33,6 +33,14 @@ describe('parseJson', () => {
     expect(reason(() => parseJson(req(nested(20_000))))).toBe('bad_body');
   });
 
+  it('counts objects and arrays together, and takes many shallow ones', () => {
+    // 501 objects and 500 arrays, alternately nested: 1,001 levels.
+    const mixed = `${'{"a":['.repeat(500)}{}${']}'.repeat(500)}`;
+    expect(reason(() => parseJson(req(mixed)))).toBe('bad_body');
+    const wide = `[${'{"a":[1]},'.repeat(1500)}{}]`;
+    expect(reason(() => parseJson(req(wide)))).toBeUndefined();
+  });
+
   it('does not count brackets inside strings, escaped quotes included', () => {
     const text = JSON.stringify({ a: '['.repeat(5000), b: `"\\"${'{'.repeat(5000)}` });
     expect(parseJson(req(text)).value).toEqual(JSON.parse(text));

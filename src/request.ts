@@ -47,9 +47,21 @@ export interface ParsedJson<T = unknown> {
   readonly raw: string | undefined;
 }
 
+/**
+ * At most `limit` `{` and `[` in the whole text (strings included), so no nesting can pass it:
+ * `indexOf` finds them ~15× faster than `scanJson` walks a 1 KB body (docs/performance.md).
+ */
+function fewOpenings(text: string, limit: number): boolean {
+  let n = 0;
+  for (const open of ['{', '[']) {
+    for (let i = text.indexOf(open); i !== -1; i = text.indexOf(open, i + 1)) if (++n > limit) return false;
+  }
+  return true;
+}
+
 /** JSON text (a body, or a field of one), big integers kept exact where the runtime can. */
 export function parseJsonText(text: string, what = 'body'): ParsedJson {
-  if (scanJson(text, false).depth > maxJsonDepth) {
+  if (!fewOpenings(text, maxJsonDepth) && scanJson(text, false).depth > maxJsonDepth) {
     throw new RejectedError('bad_body', { why: `JSON nested deeper than ${maxJsonDepth} levels` });
   }
   try {

@@ -2,7 +2,13 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { chatMessage } from '../channels/googlechat/fixtures/events.js';
 import { decodeChatMessage } from '../channels/googlechat/pubsub.js';
-import { hasInexactInteger, keepsBigIntegers, numberText, parseExactJson } from '../src/exact-json.js';
+import {
+  hasBigDigitRun,
+  hasInexactInteger,
+  keepsBigIntegers,
+  numberText,
+  parseExactJson,
+} from '../src/exact-json.js';
 import { redisUrl, startTestRelay, type TestRelay } from './support/relay.js';
 import { until } from './support/until.js';
 
@@ -129,6 +135,17 @@ describe('parseExactJson', () => {
     expect(hasInexactInteger('{"a":"820982911946154508"}')).toBe(false);
     expect(hasInexactInteger('{"a\\"":"x\\"820982911946154508"}')).toBe(false);
     expect(hasInexactInteger('{"a":1234567890123456.5,"b":1e300}')).toBe(false);
+  });
+
+  it('finds a run of 16 digits wherever it lies, as /\\d{16}/ does', () => {
+    const cases = ['', '1234567890123456', '123456789012345', `${'1'.repeat(15)}a${'1'.repeat(15)}`];
+    // Runs of 14 to 18 digits at every offset around the scan's stride, between letters and digits.
+    for (let len = 14; len <= 18; len++)
+      for (let at = 0; at < 40; at++) {
+        cases.push(`${'x'.repeat(at)}${'7'.repeat(len)}${'y'.repeat(40 - at)}`);
+        cases.push(`${'12345 '.repeat(at % 7)}${'x'.repeat(at)}${'9'.repeat(len)}`);
+      }
+    for (const text of cases) expect(hasBigDigitRun(text), text).toBe(/\d{16}/.test(text));
   });
 
   it('writes the exact digits back where the runtime can, and says when it cannot', () => {

@@ -3,6 +3,7 @@ import { createLogger } from '../log.js';
 import { ensureLocalRedis, type LocalRedis } from '../redis/local-server.js';
 import { maskRedisUrl } from '../redis/url.js';
 import { startRelay } from '../relay.js';
+import { sizeHeapForTraffic } from './heap-sizing.js';
 import { fail } from './output.js';
 
 /** Hard ceiling for a graceful stop (contract: exit 0 within 10 s). */
@@ -51,6 +52,7 @@ export async function startCommand(opts: { config?: string }): Promise<void> {
     },
     'relay ready',
   );
+  sizeHeapForTraffic();
   if (loaded.demoToken) {
     const url = `${relay.publicUrl}/webhook/demo/hello`;
     process.stderr.write(
