@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ChannelAdapter } from '../../src/channel.js';
+import { registerTelegramCommands } from './cli.js';
 import { type TelegramAccount, telegramAccount } from './config.js';
 import { doctorTelegram, telegramProof } from './doctor.js';
 import { acceptsTelegram, receiveTelegram } from './normalize.js';
@@ -33,4 +34,5 @@ export const telegram = {
     },
   ],
   sign: signTelegram,
+  commands: registerTelegramCommands,
 } satisfies ChannelAdapter<TelegramAccount>;

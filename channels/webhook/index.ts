@@ -3,6 +3,7 @@ import type { ChannelAdapter, HttpMethod } from '../../src/channel.js';
 import { RejectedError } from '../../src/errors.js';
 import { isPresetAuth, type WebhookAccount, webhookAccount } from './config.js';
 import { acceptsWebhook, normalizeWebhook, webhookPayload } from './normalize.js';
+import { webhookRuntime } from './runtime.js';
 import { presetInput, signedUrl, signWebhook, verifyWebhook, webhookProof } from './verify.js';
 
 const defaultMethods: readonly HttpMethod[] = ['POST', 'PUT'];
@@ -59,4 +60,5 @@ export const webhook = {
     },
   ],
   sign: signWebhook,
+  runtimeAccounts: webhookRuntime,
 } satisfies ChannelAdapter<WebhookAccount>;

@@ -1,16 +1,10 @@
 import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
-import type { WebhookAccount } from '../../channels/webhook/config.js';
+import type { RuntimeChannel } from '../accounts.js';
 import { parseDuration } from '../config/size.js';
 import { errorMessage, RelayError } from '../errors.js';
 import type { Logger } from '../log.js';
-import {
-  describeConfigured,
-  describeTrigger,
-  parseTriggerId,
-  triggerId,
-  triggerInput,
-} from '../triggers/record.js';
+import { describeTrigger, parseTriggerId, triggerId, triggerInput } from '../triggers/record.js';
 import type { TriggerStore } from '../triggers/store.js';
 import { audit } from './audit.js';
 import { sendError } from './reply.js';
@@ -25,7 +19,7 @@ const rotateInput = z.strictObject({ grace: z.string().optional().describe('e.g.
  */
 export function createTriggersRouter(
   store: TriggerStore,
-  configured: readonly WebhookAccount[],
+  { channel, runtime, accounts }: RuntimeChannel,
   now: () => number,
   log?: Logger,
 ): Router {
@@ -43,13 +37,16 @@ export function createTriggersRouter(
         sendError(res, 503, `Redis unavailable: ${errorMessage(err)}`);
       }
     };
-  const configuredById = new Map(configured.map((a) => [triggerId(a.group, a.trigger), a]));
+  const configuredById = new Map(accounts.map((a) => [channel.accountId(a), a]));
 
   router.get('/triggers', async (_req, res) => {
     try {
-      const runtime = await store.list();
+      const stored = await store.list();
       res.json({
-        triggers: [...configured.map(describeConfigured), ...runtime.map((r) => describeTrigger(r, now()))],
+        triggers: [
+          ...accounts.map((a) => runtime.describe(a)),
+          ...stored.map((r) => describeTrigger(r, now())),
+        ],
       });
     } catch (err) {
       sendError(res, 503, `Redis unavailable: ${errorMessage(err)}`);
@@ -60,7 +57,7 @@ export function createTriggersRouter(
     '/triggers/:group/:trigger',
     handle(async (_req, res, id) => {
       const fromConfig = configuredById.get(id);
-      if (fromConfig) return void res.json(describeConfigured(fromConfig));
+      if (fromConfig !== undefined) return void res.json(runtime.describe(fromConfig));
       const record = await store.get(id);
       if (!record) return sendError(res, 404, `no trigger ${id}`);
       res.json(describeTrigger(record, now()));

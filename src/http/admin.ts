@@ -1,6 +1,6 @@
 import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
-import type { WebhookAccount } from '../../channels/webhook/config.js';
+import type { RuntimeChannel } from '../accounts.js';
 import type { AnyChannel } from '../channel.js';
 import { parseDuration } from '../config/size.js';
 import { errorMessage, RelayError } from '../errors.js';
@@ -39,8 +39,8 @@ export interface AdminDeps {
   readonly channels: readonly { channel: AnyChannel; accounts: readonly unknown[] }[];
   loops(): readonly LoopStatus[];
   now(): number;
-  /** Run-time generic triggers; absent: /admin/triggers answers 404. */
-  readonly triggers?: TriggerStore;
+  /** Run-time generic triggers and the channel they belong to; absent: /admin/triggers answers 404. */
+  readonly triggers?: { readonly store: TriggerStore; readonly channel: RuntimeChannel };
   /** Where a throttled bulk replay, which outlives its request, reports how it ended. */
   readonly log?: Logger;
   /** `GET /admin/listen` (Server-Sent Events); absent: 404. */
@@ -231,10 +231,7 @@ export function createAdminRouter(deps: AdminDeps): Router {
     }),
   );
   if (deps.triggers) {
-    const webhook = deps.channels.find((c) => c.channel.name === 'webhook');
-    router.use(
-      createTriggersRouter(deps.triggers, (webhook?.accounts ?? []) as WebhookAccount[], deps.now, deps.log),
-    );
+    router.use(createTriggersRouter(deps.triggers.store, deps.triggers.channel, deps.now, deps.log));
   }
   router.get('/channels', (_req, res) => {
     res.json({
