@@ -73,6 +73,11 @@ export interface Received {
   readonly events: readonly ChannelEvent[];
   /** The answer once every event is in Redis; default 200 with an empty body. */
   reply?(ids: readonly string[]): Reply;
+  /**
+   * The exact JSON text, when the request's JSON holds an integer this runtime had to round
+   * (`ParsedJson.raw`, src/request.ts): the host puts it in `data.raw` of each event without one.
+   */
+  readonly raw?: string | undefined;
 }
 
 export interface RouteContext {
@@ -91,7 +96,8 @@ export interface RouteContext {
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT';
 
-export interface InboundRoute<A> {
+/** `P`: what `verify` proved and hands to `receive` (Teams: the parsed activity or the trusted items); void for most. */
+export interface InboundRoute<A, P = void> {
   /** express path under the public port, e.g. `/whatsapp/:account`. */
   readonly path: string;
   readonly methods: readonly HttpMethod[];
@@ -101,10 +107,13 @@ export interface InboundRoute<A> {
   accepts(mediaType: string | undefined, req: InboundRequest): boolean;
   /** A provider handshake answered before verification (Meta `hub.challenge`, Graph `validationToken`). */
   handshake?(req: InboundRequest, account: A, ctx: RouteContext): Reply | undefined;
-  /** Throws `RejectedError` unless the request is authentic. Runs on the raw bytes, before any parsing. */
-  verify(req: InboundRequest, account: A, ctx: RouteContext): void | Promise<void>;
+  /**
+   * Throws `RejectedError` unless the request is authentic. Runs on the raw bytes, before any parsing,
+   * unless the proof lives in the body; returns what it proved, for `receive`.
+   */
+  verify(req: InboundRequest, account: A, ctx: RouteContext): P | Promise<P>;
   /** Parses and normalizes a verified request. Throws `RejectedError('bad_body')` on a body it cannot read. */
-  receive(req: InboundRequest, account: A, ctx: RouteContext): Received | Promise<Received>;
+  receive(req: InboundRequest, account: A, ctx: RouteContext, proof: P): Received | Promise<Received>;
 }
 
 /** Outbound loops (Socket Mode, mailbox polling, …) run under the supervisor in `src/loops/`. */
@@ -153,7 +162,8 @@ export interface ChannelAdapter<A = unknown> {
   accountId(account: A): string;
   /** The queue an account's events go to, when it names one. */
   queueOf(account: A): string | undefined;
-  readonly routes: readonly InboundRoute<A>[];
+  /** Each route with its own proof type (methods are bivariant, so any `InboundRoute<A, P>` fits). */
+  readonly routes: readonly InboundRoute<A, unknown>[];
   /** Things worth a warning at every start, e.g. an unauthenticated trigger. */
   warnings?(account: A): string[];
   loops?(account: A): readonly LoopSpec[];

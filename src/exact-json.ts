@@ -43,11 +43,15 @@ const isInexactInteger = (token: string): boolean =>
   /^-?\d{16,}$/.test(token) && String(Number(token)) !== token;
 
 /**
- * Whether the JSON text holds an integer `JSON.parse` would round. One regex test for the common case
- * (no run of 16 digits anywhere), then one pass over tokens outside strings.
+ * One pass over JSON text, strings skipped: the deepest `{`/`[` nesting, and, when `numbers` is set,
+ * whether it holds an integer `JSON.parse` would round (the pass then stops at the first such one).
  */
-export function hasInexactInteger(text: string): boolean {
-  if (!bigIntegerRun.test(text)) return false;
+export function scanJson(
+  text: string,
+  numbers: boolean,
+): { readonly depth: number; readonly inexact: boolean } {
+  let depth = 0;
+  let max = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -56,15 +60,25 @@ export function hasInexactInteger(text: string): boolean {
         i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
-    else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) max = depth;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+    else if (numbers && (c === 0x2d || (c >= 0x30 && c <= 0x39))) {
       let end = i + 1;
       while (end < text.length && /[0-9.eE+-]/.test(text[end] as string)) end++;
-      if (isInexactInteger(text.slice(i, end))) return true;
+      if (isInexactInteger(text.slice(i, end))) return { depth: max, inexact: true };
       i = end - 1;
     }
   }
-  return false;
+  return { depth: max, inexact: false };
 }
+
+/**
+ * Whether the JSON text holds an integer `JSON.parse` would round. One regex test for the common case
+ * (no run of 16 digits anywhere), then one pass over tokens outside strings.
+ */
+export const hasInexactInteger = (text: string): boolean =>
+  bigIntegerRun.test(text) && scanJson(text, true).inexact;
 
 const keepBigIntegers: SourceReviver = (_key, value, context) =>
   typeof value === 'number' && context?.source !== undefined && isInexactInteger(context.source)

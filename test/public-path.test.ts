@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startTestRelay, type TestRelay } from './support/relay.js';
 
@@ -20,6 +21,36 @@ async function relay(server: object = {}) {
 afterAll(async () => {
   for (const t of started.reverse()) await t.close().catch(() => t.relay.close());
 });
+
+/** A request with its target exactly as given (absolute-form, a fragment, `*`), which fetch cannot send. */
+function send(
+  t: TestRelay,
+  method: string,
+  target: string,
+  body = '',
+  headers: Record<string, string> = {},
+): Promise<{ status: number; allow: string | undefined; type: string | undefined; text: string }> {
+  const { hostname, port } = new URL(t.url);
+  return new Promise((resolve, reject) => {
+    const req = request({ hostname, port, method, path: target, headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        text += c;
+      });
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          allow: res.headers.allow,
+          type: res.headers['content-type'],
+          text,
+        }),
+      );
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
 
 async function rejectionIps(t: TestRelay): Promise<string[]> {
   const res = await fetch(`${t.opsUrl}/admin/rejections?since=10m`, {
@@ -73,5 +104,30 @@ describe('the public port without express on provider routes', () => {
     const oneHop = await relay({ trustProxy: 1 });
     expect((await oneHop.post('/webhook/ci/deploys', '{}', forwarded)).status).toBe(401);
     expect(await rejectionIps(oneHop)).toEqual(['10.0.0.2']);
+  });
+
+  it('reads odd request targets as express did: absolute-form, a fragment, `*`; any method reaches the route', async () => {
+    const t = await relay();
+    const absolute = await send(t, 'POST', 'http://relay.example/webhook/ci/deploys?x=1', '{"a":1}', good);
+    expect(absolute.status).toBe(202);
+    const fragment = await send(t, 'POST', '/webhook/ci/deploys#part', '{"a":2}', good);
+    expect(fragment.status).toBe(202);
+    expect(await t.jobs()).toHaveLength(2);
+
+    const star = await send(t, 'OPTIONS', '*');
+    expect(star.status).toBe(404);
+    expect(star.type).toBe('application/json; charset=utf-8');
+    expect(JSON.parse(star.text)).toEqual({ error: 'not found' });
+    expect((await send(t, 'POST', 'http://relay.example', '{}', good)).status).toBe(404);
+
+    const options = await send(t, 'OPTIONS', '/webhook/ci/deploys');
+    expect(options.status).toBe(405);
+    expect(options.allow).toBe('GET, POST, PUT');
+    const head = await send(t, 'HEAD', '/nope');
+    expect(head.status).toBe(404);
+    expect(head.text).toBe('');
+    const badEscape = await send(t, 'POST', 'http://relay.example/webhook/ci/%E0%A4%A', '{}', good);
+    expect(badEscape.status).toBe(400);
+    expect(JSON.parse(badEscape.text)).toEqual({ error: 'bad request' });
   });
 });

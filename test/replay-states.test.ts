@@ -24,9 +24,12 @@ async function seedMix(): Promise<{ t: TestRelay; ids: string[]; config: string 
   };
   const t = await startTestRelay(raw);
   relays.push(t);
+  let sent = 0;
+  // Each a distinct event: identical keyless bodies within 10 minutes would be one (a retry).
   const send = async (payload: object) => {
     const res = await t.post('/webhook/open/ping', JSON.stringify(payload), {
       'content-type': 'application/json',
+      'idempotency-key': `replay-states-${++sent}`,
     });
     return ((await res.json()) as { ids: string[] }).ids[0] as string;
   };

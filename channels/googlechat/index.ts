@@ -35,7 +35,7 @@ export const googlechat = {
       accepts: acceptsGoogleChat,
       verify: (req, account, ctx) => verifyGoogleChat(req, account, ctx.now()),
       // An empty synchronous reply: the Chat app answers later through the API, if at all.
-      receive: (req) => ({ events: [receiveGoogleChat(req)], reply: () => ({ status: 200, body: {} }) }),
+      receive: receiveGoogleChat,
     },
   ],
 } satisfies ChannelAdapter<GoogleChatAccount>;

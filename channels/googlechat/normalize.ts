@@ -1,6 +1,6 @@
-import type { ChannelEvent, EventMessage, InboundRequest } from '../../src/channel.js';
+import type { ChannelEvent, EventMessage, InboundRequest, Received } from '../../src/channel.js';
 import { RejectedError } from '../../src/errors.js';
-import { isJson, parseJsonObject } from '../../src/http/parse.js';
+import { isJson, parseJsonObject } from '../../src/request.js';
 import { isObject as isObj, nonEmptyString as str } from '../../src/values.js';
 
 type Obj = Record<string, unknown>;
@@ -102,6 +102,7 @@ export function normalizeGoogleChat(body: Obj): ChannelEvent {
   };
 }
 
-export function receiveGoogleChat(req: InboundRequest): ChannelEvent {
-  return normalizeGoogleChat(parseJsonObject(req));
+export function receiveGoogleChat(req: InboundRequest): Received {
+  const { value, raw } = parseJsonObject(req);
+  return { events: [normalizeGoogleChat(value)], reply: () => ({ status: 200, body: {} }), raw };
 }

@@ -1,8 +1,8 @@
-import type { JWTVerifyGetKey } from 'jose';
 import type { InboundRequest } from '../../src/channel.js';
 import { RejectedError } from '../../src/errors.js';
-import { header } from '../../src/http/parse.js';
+import { header } from '../../src/request.js';
 import { type JwtRules, verifyJwt, x509KeySet } from '../../src/verify/jwt.js';
+import { keySetAt } from '../../src/verify/key-sets.js';
 import { bearerToken } from '../../src/verify/token.js';
 import { routeNotConfigured } from '../../src/verify/unconfigured.js';
 import { chatServiceAccount, type GoogleChatAccount } from './config.js';
@@ -20,18 +20,6 @@ import { chatServiceAccount, type GoogleChatAccount } from './config.js';
  */
 export const googleIssuers = ['https://accounts.google.com', 'accounts.google.com'];
 const clockToleranceSec = 300;
-
-const keySets = new Map<string, JWTVerifyGetKey>();
-
-/** One cached key set per URL: certificates are fetched once and refetched on an unknown kid. */
-function keysAt(url: string): JWTVerifyGetKey {
-  let keys = keySets.get(url);
-  if (!keys) {
-    keys = x509KeySet(url);
-    keySets.set(url, keys);
-  }
-  return keys;
-}
 
 export function googleChatRules(account: GoogleChatAccount, audience: string): JwtRules {
   return {
@@ -51,7 +39,7 @@ export async function verifyGoogleChat(
   if (account.audience === undefined) throw routeNotConfigured('the HTTP endpoint', 'audience');
   const token = bearerToken(header(req, 'authorization'));
   const rules = googleChatRules(account, account.audience);
-  const verdict = await verifyJwt(token, keysAt(account.certsUrl), rules, nowMs);
+  const verdict = await verifyJwt(token, keySetAt(x509KeySet, account.certsUrl), rules, nowMs);
   if (!verdict.ok) {
     if (verdict.reason === 'missing') throw new RejectedError('missing_signature');
     throw new RejectedError('bad_signature', {

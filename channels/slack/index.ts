@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { ChannelAdapter } from '../../src/channel.js';
 import { RelayError } from '../../src/errors.js';
-import { header } from '../../src/http/parse.js';
+import { header } from '../../src/request.js';
 import { routeNotConfigured } from '../../src/verify/unconfigured.js';
 import { type SlackAccount, slackAccount } from './config.js';
 import { acceptsSlack, receiveSlack, sslCheck } from './normalize.js';

@@ -1,7 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { ChannelEvent, EventMessage, InboundRequest, Received, Reply } from '../../src/channel.js';
 import { RejectedError } from '../../src/errors.js';
-import { isForm, isJson, parseForm, parseJsonObject, parseJsonText } from '../../src/http/parse.js';
+import {
+  isForm,
+  isJson,
+  type ParsedJson,
+  parseForm,
+  parseJsonObject,
+  parseJsonText,
+} from '../../src/request.js';
 import { isObject as isObj, nonEmptyString as str } from '../../src/values.js';
 
 type Obj = Record<string, unknown>;
@@ -113,9 +120,9 @@ export function normalizeCommand(form: Record<string, string | string[]>): Chann
   };
 }
 
-function parsePayloadField(req: InboundRequest, raw: string): Obj {
-  const value = parseJsonText(req, raw, 'payload field');
-  if (isObj(value)) return value;
+function parsePayloadField(text: string): ParsedJson<Obj> {
+  const parsed = parseJsonText(text, 'payload field');
+  if (isObj(parsed.value)) return parsed as ParsedJson<Obj>;
   throw new RejectedError('bad_body', { why: 'payload field is not a JSON object' });
 }
 
@@ -124,14 +131,16 @@ export function receiveSlack(req: InboundRequest): Received {
   if (isForm(req.mediaType)) {
     const form = parseForm(req);
     const payload = field(form, 'payload');
-    if (payload !== undefined)
-      return { events: [normalizeInteraction(parsePayloadField(req, payload), req.body)] };
+    if (payload !== undefined) {
+      const { value, raw } = parsePayloadField(payload);
+      return { events: [normalizeInteraction(value, req.body)], raw };
+    }
     if (field(form, 'command') !== undefined) return { events: [normalizeCommand(form)] };
     throw new RejectedError('bad_body', {
       why: 'form is neither a slash command nor an interaction payload',
     });
   }
-  const envelope = parseJsonObject(req);
+  const { value: envelope, raw } = parseJsonObject(req);
   if (envelope.type === 'url_verification') {
     // https://api.slack.com/events/url_verification: answer with the challenge, in plain text.
     const challenge = str(envelope.challenge);
@@ -144,5 +153,5 @@ export function receiveSlack(req: InboundRequest): Received {
   }
   if (typeof envelope.type !== 'string')
     throw new RejectedError('bad_body', { why: 'JSON body without a type' });
-  return { events: [normalizeEventCallback(envelope, req.body)] };
+  return { events: [normalizeEventCallback(envelope, req.body)], raw };
 }

@@ -1,8 +1,9 @@
 import type { InboundRequest } from '../../src/channel.js';
 import { RejectedError } from '../../src/errors.js';
-import { header } from '../../src/http/parse.js';
+import { header } from '../../src/request.js';
 import { type HmacScheme, type SignedContent, signHmac, verifyHmac } from '../../src/verify/hmac.js';
 import { checkTimestamp } from '../../src/verify/timestamp.js';
+import { enforceVerdict } from '../../src/verify/verdict.js';
 
 /**
  * Slack request signing, https://api.slack.com/authentication/verifying-requests-from-slack:
@@ -26,12 +27,8 @@ export function verifySlack(req: InboundRequest, secrets: readonly string[], now
   const timestamp = header(req, 'x-slack-request-timestamp');
   if (!signature || !timestamp) throw new RejectedError('missing_signature');
   const window = checkTimestamp(timestamp, nowMs, slackToleranceSec);
-  if (!window.ok) {
-    if (window.reason === 'stale')
-      throw new RejectedError('stale_timestamp', { skewSec: window.skewSec ?? 0 });
+  if (!window.ok && window.reason === 'invalid')
     throw new RejectedError('bad_signature', { why: 'X-Slack-Request-Timestamp is not a Unix time' });
-  }
-  const verdict = verifyHmac(signature, baseString(timestamp, req.body), secrets, slackScheme);
-  if (verdict === 'missing') throw new RejectedError('missing_signature');
-  if (verdict === 'mismatch') throw new RejectedError('bad_signature');
+  if (!window.ok) enforceVerdict({ ok: false, reason: 'stale', skewSec: window.skewSec ?? 0 });
+  enforceVerdict(verifyHmac(signature, baseString(timestamp, req.body), secrets, slackScheme));
 }

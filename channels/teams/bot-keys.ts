@@ -1,4 +1,5 @@
 import { type CryptoKey, errors, importJWK, type JWK, type JWTVerifyGetKey } from 'jose';
+import { keySetAt } from '../../src/verify/key-sets.js';
 
 /**
  * Bot Framework signing keys: the OpenID metadata document names a `jwks_uri`, whose keys carry an
@@ -98,14 +99,5 @@ export function openIdKeySet(metadataUrl: string, fetchImpl: typeof fetch = fetc
   return { getKey, endorsements: (kid) => keys.get(kid)?.endorsements };
 }
 
-const keySets = new Map<string, BotKeySet>();
-
-/** One cached key set per metadata URL, shared by every account that names it. */
-export function botKeySet(metadataUrl: string): BotKeySet {
-  let set = keySets.get(metadataUrl);
-  if (!set) {
-    set = openIdKeySet(metadataUrl);
-    keySets.set(metadataUrl, set);
-  }
-  return set;
-}
+/** The key set for a metadata URL, shared by every account that names it (src/verify/key-sets.ts). */
+export const botKeySet = (metadataUrl: string): BotKeySet => keySetAt(openIdKeySet, metadataUrl);

@@ -1,11 +1,14 @@
 import type { InboundRequest } from '../../src/channel.js';
 import { RejectedError } from '../../src/errors.js';
-import { header, parseJsonObject } from '../../src/http/parse.js';
+import { header, type ParsedJson, parseJsonObject } from '../../src/request.js';
 import { verifyJwt } from '../../src/verify/jwt.js';
 import { bearerToken } from '../../src/verify/token.js';
 import { routeNotConfigured } from '../../src/verify/unconfigured.js';
 import { botAlgorithms, botKeySet } from './bot-keys.js';
 import type { TeamsAccount } from './config.js';
+
+/** The `iss` of every Bot Framework token. */
+export const botFrameworkIssuer = 'https://api.botframework.com';
 
 /**
  * Bot Framework, connector to bot ("Authentication with the Bot Connector API",
@@ -15,20 +18,14 @@ import type { TeamsAccount } from './config.js';
  * bot's app id, lifetime with 5 minutes of clock skew, a key from the OpenID metadata document, the
  * `serviceurl` claim equal to the activity's `serviceUrl`, and, when the key lists `endorsements`,
  * the activity's `channelId` among them. These tokens are signed by Microsoft: they cannot be made
- * by hand, so `relay sign` does not cover this route.
+ * by hand, so `relay sign` does not cover this route. Returns the activity it parsed to bind the
+ * token to it, for `receive`.
  */
-export const botFrameworkIssuer = 'https://api.botframework.com';
-
-const activities = new WeakMap<InboundRequest, Record<string, unknown>>();
-
-/** The activity `verifyBot` parsed for this request. */
-export function verifiedActivity(req: InboundRequest): Record<string, unknown> {
-  const activity = activities.get(req);
-  if (!activity) throw new Error('bug: Bot Framework activity received without verification');
-  return activity;
-}
-
-export async function verifyBot(req: InboundRequest, account: TeamsAccount, nowMs: number): Promise<void> {
+export async function verifyBot(
+  req: InboundRequest,
+  account: TeamsAccount,
+  nowMs: number,
+): Promise<ParsedJson<Record<string, unknown>>> {
   if (account.appId === undefined) {
     throw routeNotConfigured('Bot Framework', 'appId');
   }
@@ -52,7 +49,8 @@ export async function verifyBot(req: InboundRequest, account: TeamsAccount, nowM
   if (!verdict.ok) throw new RejectedError('bad_signature', { why: `token ${verdict.reason}` });
 
   // The claims bind the token to this activity: parse only now that the token is Microsoft's.
-  const activity = parseJsonObject(req);
+  const parsed = parseJsonObject(req);
+  const activity = parsed.value;
   const serviceUrl = verdict.payload.serviceurl;
   if (typeof serviceUrl !== 'string' || serviceUrl !== activity.serviceUrl) {
     throw new RejectedError('bad_signature', {
@@ -70,5 +68,5 @@ export async function verifyBot(req: InboundRequest, account: TeamsAccount, nowM
       });
     }
   }
-  activities.set(req, activity);
+  return parsed;
 }

@@ -73,13 +73,3 @@ export function normalizeGraphItem({ item, resource }: GraphItem): ChannelEvent 
     ...(message ? { message, subject: message.conversation } : {}),
   };
 }
-
-/** A batch as normalize sees it, for fixtures: every object item, unauthenticated. */
-export function normalizeGraphBatch(batch: unknown): ChannelEvent[] {
-  const value = obj(batch)?.value;
-  if (!Array.isArray(value)) return [];
-  return value.flatMap((item) => {
-    const o = obj(item);
-    return o ? [normalizeGraphItem({ item: o })] : [];
-  });
-}

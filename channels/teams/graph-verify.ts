@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { errors, type JWTVerifyGetKey } from 'jose';
 import type { InboundRequest, Reply, RouteContext } from '../../src/channel.js';
 import { RejectedError, type RejectReason } from '../../src/errors.js';
-import { parseJsonObject } from '../../src/http/parse.js';
+import { parseJsonObject } from '../../src/request.js';
 import { isObject } from '../../src/values.js';
 import { safeEqualAny } from '../../src/verify/compare.js';
 import { jwksKeySet, verifyJwt } from '../../src/verify/jwt.js';
+import { keySetAt } from '../../src/verify/key-sets.js';
 import { routeNotConfigured } from '../../src/verify/unconfigured.js';
 import type { TeamsAccount } from './config.js';
 import { decryptContent, isEncryptedContent } from './decrypt.js';
@@ -45,20 +45,17 @@ export function graphHandshake(req: InboundRequest, account: TeamsAccount): Repl
   return { status: 200, contentType: 'text/plain', body: token };
 }
 
-const accepted = new WeakMap<InboundRequest, readonly GraphItem[]>();
-
-/** The items `verifyGraph` accepted for this request. */
-export function graphItems(req: InboundRequest): readonly GraphItem[] {
-  const items = accepted.get(req);
-  if (!items) throw new Error('bug: Graph notifications received without verification');
-  return items;
+/** What `verifyGraph` proved: the items it trusts, and the batch's exact text when a number was rounded. */
+export interface GraphProof {
+  readonly items: readonly GraphItem[];
+  readonly raw: string | undefined;
 }
 
 export async function verifyGraph(
   req: InboundRequest,
   account: TeamsAccount,
   ctx: RouteContext,
-): Promise<void> {
+): Promise<GraphProof> {
   if (account.clientState === undefined) {
     throw routeNotConfigured('Graph notifications', 'clientState');
   }
@@ -69,8 +66,9 @@ export async function verifyGraph(
     throw new RejectedError('missing_signature', { why: 'no clientState of this account in the body' });
   }
   let batch: Record<string, unknown>;
+  let raw: string | undefined;
   try {
-    batch = parseJsonObject(req);
+    ({ value: batch, raw } = parseJsonObject(req));
   } catch (err) {
     const why = err instanceof RejectedError ? String(err.detail?.why ?? err.message) : 'unreadable body';
     throw new RejectedError('missing_signature', { why: `${why}: no clientState to check` }, { cause: err });
@@ -138,7 +136,7 @@ export async function verifyGraph(
       ...(d.subscriptionId ? { subscriptionId: d.subscriptionId } : {}),
     });
   }
-  accepted.set(req, items);
+  return { items, raw };
 }
 
 const clientStateKey = Buffer.from('"clientState"');
@@ -199,29 +197,6 @@ function rawString(body: Buffer, from: number, maxBytes: number): string | undef
   return undefined;
 }
 
-const keySets = new Map<string, JWTVerifyGetKey>();
-
-function keySetFor(url: string): JWTVerifyGetKey {
-  let keys = keySets.get(url);
-  if (!keys) {
-    const remote = jwksKeySet(url);
-    // jose reports a non-200 key endpoint as a bare JOSEError, which verifyJwt would take for a bad
-    // token (401); it is the endpoint's fault, so make it a JWKSInvalid (503, Graph retries).
-    keys = async (header, token) => {
-      try {
-        return await remote(header, token);
-      } catch (err) {
-        if (err instanceof errors.JOSEError && err.constructor === errors.JOSEError) {
-          throw new errors.JWKSInvalid(err.message, { cause: err });
-        }
-        throw err;
-      }
-    };
-    keySets.set(url, keys);
-  }
-  return keys;
-}
-
 /**
  * "How to validate": every token must be unexpired, signed by the Microsoft identity platform,
  * issued by the subscribing tenant for our app (audience), and its `appid` must be Graph's change
@@ -244,7 +219,7 @@ async function validationTokensProblem(
   };
   for (const token of tokens) {
     if (typeof token !== 'string') return 'validationTokens holds a non-string';
-    const verdict = await verifyJwt(token, keySetFor(account.validationJwksUrl), rules, nowMs);
+    const verdict = await verifyJwt(token, keySetAt(jwksKeySet, account.validationJwksUrl), rules, nowMs);
     if (!verdict.ok) return `validation token ${verdict.reason}`;
     if (verdict.payload.appid !== graphChangeTrackingAppId)
       return 'validation token appid is not Microsoft Graph Change Tracking';

@@ -1,13 +1,13 @@
 import { z } from 'zod';
-import type { ChannelAdapter, InboundRequest, SignedRequest } from '../../src/channel.js';
+import type { ChannelAdapter, InboundRequest, InboundRoute, SignedRequest } from '../../src/channel.js';
 import { RelayError } from '../../src/errors.js';
-import { isJson } from '../../src/http/parse.js';
+import { isJson, type ParsedJson } from '../../src/request.js';
 import { normalizeActivity } from './bot-normalize.js';
-import { verifiedActivity, verifyBot } from './bot-verify.js';
+import { verifyBot } from './bot-verify.js';
 import { type TeamsAccount, teamsAccount } from './config.js';
 import { doctorTeams, teamsProof } from './doctor.js';
 import { normalizeGraphItem } from './graph-normalize.js';
-import { graphHandshake, graphItems, verifyGraph } from './graph-verify.js';
+import { type GraphProof, graphHandshake, verifyGraph } from './graph-verify.js';
 import { probeTeams } from './probe.js';
 import { type LifecycleMessage, subscriptionLoop, subscriptionsLoopName } from './subscriptions.js';
 
@@ -41,6 +41,44 @@ export function withClientState(account: TeamsAccount, body: Buffer): Buffer {
   return Buffer.from(JSON.stringify(batch));
 }
 
+/** Graph change notifications: `verifyGraph` hands `receive` the items it trusts. */
+const notificationsRoute: InboundRoute<TeamsAccount, GraphProof> = {
+  path: '/teams/:account/notifications',
+  methods: ['POST', 'GET'],
+  accepts: acceptsJson,
+  handshake: graphHandshake,
+  verify: verifyGraph,
+  async receive(_req, account, ctx, { items, raw }) {
+    // The replica holding the subscription loop may be another one: hand lifecycle items over through Redis.
+    if (account.subscriptions.length > 0 && ctx.notifyLoop) {
+      for (const { item } of items) {
+        const { subscriptionId, lifecycleEvent } = item;
+        if (typeof subscriptionId !== 'string' || typeof lifecycleEvent !== 'string') continue;
+        const message: LifecycleMessage = { subscriptionId, lifecycleEvent };
+        await ctx.notifyLoop(subscriptionsLoopName, JSON.stringify(message));
+      }
+    }
+    return {
+      events: items.map(normalizeGraphItem),
+      reply: (ids) => ({ status: 202, body: { ids } }),
+      raw,
+    };
+  },
+};
+
+/** Bot Framework activities: `verifyBot` hands `receive` the activity it parsed to check the token. */
+const messagesRoute: InboundRoute<TeamsAccount, ParsedJson<Record<string, unknown>>> = {
+  path: '/teams/:account/messages',
+  methods: ['POST'],
+  accepts: (mediaType) => isJson(mediaType),
+  verify: (req, account, ctx) => verifyBot(req, account, ctx.now()),
+  receive: (_req, _account, _ctx, activity) => ({
+    events: [normalizeActivity(activity.value)],
+    reply: () => ({ status: 200 }),
+    raw: activity.raw,
+  }),
+};
+
 /** Microsoft Teams: Graph change notifications and Bot Framework activities. */
 export const teams = {
   name: 'teams',
@@ -53,40 +91,6 @@ export const teams = {
   probe: probeTeams,
   proofOf: teamsProof,
   doctor: doctorTeams,
-  routes: [
-    {
-      path: '/teams/:account/notifications',
-      methods: ['POST', 'GET'],
-      accepts: acceptsJson,
-      handshake: graphHandshake,
-      verify: verifyGraph,
-      async receive(req, account, ctx) {
-        const items = graphItems(req);
-        // The replica holding the subscription loop may be another one: hand lifecycle items over through Redis.
-        if (account.subscriptions.length > 0 && ctx.notifyLoop) {
-          for (const { item } of items) {
-            const { subscriptionId, lifecycleEvent } = item;
-            if (typeof subscriptionId !== 'string' || typeof lifecycleEvent !== 'string') continue;
-            const message: LifecycleMessage = { subscriptionId, lifecycleEvent };
-            await ctx.notifyLoop(subscriptionsLoopName, JSON.stringify(message));
-          }
-        }
-        return {
-          events: items.map(normalizeGraphItem),
-          reply: (ids) => ({ status: 202, body: { ids } }),
-        };
-      },
-    },
-    {
-      path: '/teams/:account/messages',
-      methods: ['POST'],
-      accepts: (mediaType) => isJson(mediaType),
-      verify: (req, account, ctx) => verifyBot(req, account, ctx.now()),
-      receive: (req) => ({
-        events: [normalizeActivity(verifiedActivity(req))],
-        reply: () => ({ status: 200 }),
-      }),
-    },
-  ],
+  routes: [notificationsRoute, messagesRoute],
   sign: signTeams,
 } satisfies ChannelAdapter<TeamsAccount>;

@@ -7,37 +7,74 @@ import {
   randomBytes,
 } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
+import pino from 'pino';
 import { describe, expect, it } from 'vitest';
+import type { ChannelEvent, InboundRequest, InboundRoute, RouteContext } from '../../src/channel.js';
 import { secretList } from '../../src/config/secret.js';
+import { RejectedError } from '../../src/errors.js';
 import { normalizeActivity } from './bot-normalize.js';
-import { teamsAccount } from './config.js';
+import { type TeamsAccount, teamsAccount } from './config.js';
 import { decryptContent } from './decrypt.js';
 import { exampleAccount } from './fixtures/config.js';
-import { normalizeGraphBatch } from './graph-normalize.js';
-import { teams } from './index.js';
+import { teams, withClientState } from './index.js';
 
 const fixtures = readdirSync(new URL('./fixtures/', import.meta.url)).filter((f) => f.endsWith('.json'));
-const load = (name: string): unknown =>
-  JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8'));
+const fixtureUrl = (name: string) => new URL(`./fixtures/${name}`, import.meta.url);
+const load = (name: string): unknown => JSON.parse(readFileSync(fixtureUrl(name), 'utf8'));
 const problems = (raw: unknown) => {
   const result = teamsAccount.safeParse(raw);
   return result.success ? [] : result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
 };
 
-describe('normalize over recorded fixtures', () => {
-  it.each(fixtures)('%s never throws, as a Graph batch or as an activity', (name) => {
-    const body = load(name);
-    expect(() => normalizeGraphBatch(body)).not.toThrow();
-    expect(() => normalizeActivity(body as Record<string, unknown>)).not.toThrow();
-  });
+const account = teamsAccount.parse(exampleAccount);
+const notifications: InboundRoute<TeamsAccount, unknown> | undefined = teams.routes.find((r) =>
+  r.path.endsWith('/notifications'),
+);
+const routeContext: RouteContext = { now: Date.now, log: pino({ level: 'silent' }), reject: () => {} };
 
-  it('maps the documented examples to contract types and keys', () => {
-    const [notification] = normalizeGraphBatch(load('graph-notification.json'));
+/** The production path of the Graph route, in process: verify on the signed bytes, then receive. */
+async function graphEvents(body: Buffer): Promise<readonly ChannelEvent[]> {
+  if (!notifications) throw new Error('no Graph notifications route');
+  const req: InboundRequest = {
+    method: 'POST',
+    path: '/teams/contoso/notifications',
+    query: new URLSearchParams(),
+    headers: { 'content-type': 'application/json' },
+    body,
+    mediaType: 'application/json',
+    ip: '127.0.0.1',
+    receivedAt: Date.now(),
+  };
+  const proof = await notifications.verify(req, account, routeContext);
+  return (await notifications.receive(req, account, routeContext, proof)).events;
+}
+const signedFixture = (name: string) => withClientState(account, readFileSync(fixtureUrl(name)));
+
+/** Refused as the route refuses (a RejectedError, a 4xx), or accepted: never anything else. */
+async function refusedOrAccepted(body: Buffer): Promise<void> {
+  try {
+    await graphEvents(body);
+  } catch (err) {
+    expect(err).toBeInstanceOf(RejectedError);
+  }
+}
+
+describe('normalize over recorded fixtures', () => {
+  it.each(fixtures)(
+    '%s never fails but as a refusal, as a Graph batch, nor throws as an activity',
+    async (name) => {
+      await refusedOrAccepted(signedFixture(name));
+      expect(() => normalizeActivity(load(name) as Record<string, unknown>)).not.toThrow();
+    },
+  );
+
+  it('maps the documented examples to contract types and keys', async () => {
+    const [notification] = await graphEvents(signedFixture('graph-notification.json'));
     expect(notification).toMatchObject({ type: 'teams.notification', key: 'lsgTZMr9KwAAA' });
-    const lifecycle = normalizeGraphBatch(load('graph-lifecycle.json'));
+    const lifecycle = await graphEvents(signedFixture('graph-lifecycle.json'));
     expect(lifecycle.map((e) => e.type)).toEqual(['teams.lifecycle', 'teams.lifecycle', 'teams.lifecycle']);
     expect(new Set(lifecycle.map((e) => e.key)).size).toBe(3);
-    const [rich] = normalizeGraphBatch(load('graph-rich-notification.json'));
+    const [rich] = await graphEvents(signedFixture('graph-rich-notification.json'));
     // No id: subscription | change | resource id | etag.
     expect(rich?.key).toBe('76222963-cc7b-42d2-882d-8aaa69cb2ba3|created|1565293727947|');
     const update = normalizeActivity(load('bot-conversation-update.json') as Record<string, unknown>);
@@ -48,10 +85,22 @@ describe('normalize over recorded fixtures', () => {
     expect(update.message).toBeUndefined();
   });
 
-  it('survives hostile shapes', () => {
-    for (const body of [null, 42, 'x', [], { value: 'no' }, { value: [null, 1, { resourceData: 'x' }] }]) {
-      expect(() => normalizeGraphBatch(body)).not.toThrow();
+  it('survives hostile shapes', async () => {
+    const clientState = exampleAccount.clientState[0];
+    for (const body of [
+      null,
+      42,
+      'x',
+      [],
+      { value: 'no' },
+      { value: [null, 1, { resourceData: 'x', clientState }] },
+    ]) {
+      await refusedOrAccepted(Buffer.from(JSON.stringify(body)));
     }
+    const [odd] = await graphEvents(
+      Buffer.from(JSON.stringify({ value: [null, { resourceData: 'x', clientState }] })),
+    );
+    expect(odd).toMatchObject({ type: 'teams.notification', key: undefined });
     expect(normalizeActivity({ id: 7, conversation: 'x', from: [], timestamp: 'not a date' })).toMatchObject({
       key: undefined,
       time: undefined,

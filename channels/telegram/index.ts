@@ -30,7 +30,7 @@ export const telegram = {
       methods: ['POST'],
       accepts: acceptsTelegram,
       verify: verifyTelegram,
-      receive: (req) => ({ events: receiveTelegram(req) }),
+      receive: receiveTelegram,
     },
   ],
   sign: signTelegram,

@@ -1,7 +1,7 @@
-import type { ChannelEvent, EventMessage, InboundRequest } from '../../src/channel.js';
+import type { ChannelEvent, EventMessage, InboundRequest, Received } from '../../src/channel.js';
 import { RejectedError } from '../../src/errors.js';
 import { numberText } from '../../src/exact-json.js';
-import { isJson, parseJsonObject } from '../../src/http/parse.js';
+import { isJson, parseJsonObject } from '../../src/request.js';
 import { isObject } from '../../src/values.js';
 
 /**
@@ -71,11 +71,11 @@ export function normalizeTelegram(update: Json): ChannelEvent {
   };
 }
 
-export function receiveTelegram(req: InboundRequest): ChannelEvent[] {
-  const update = parseJsonObject(req);
+export function receiveTelegram(req: InboundRequest): Received {
+  const { value: update, raw } = parseJsonObject(req);
   if (id(update.update_id) === undefined)
     throw new RejectedError('bad_body', { why: 'not a Telegram update: no update_id' });
-  return [normalizeTelegram(update)];
+  return { events: [normalizeTelegram(update)], raw };
 }
 
 export const acceptsTelegram = (mediaType: string | undefined): boolean =>

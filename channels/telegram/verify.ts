@@ -1,8 +1,8 @@
 import type { InboundRequest, SignedRequest } from '../../src/channel.js';
-import { RejectedError } from '../../src/errors.js';
-import { header } from '../../src/http/parse.js';
+import { header } from '../../src/request.js';
 import { verifyToken } from '../../src/verify/token.js';
 import { routeNotConfigured } from '../../src/verify/unconfigured.js';
+import { enforceVerdict } from '../../src/verify/verdict.js';
 import type { TelegramAccount } from './config.js';
 
 /**
@@ -16,9 +16,7 @@ export function verifyTelegram(req: InboundRequest, account: TelegramAccount): v
   // Polling accounts have no webhook: nothing posted to their URL is Telegram's (fail closed).
   if (account.secretToken === undefined)
     throw routeNotConfigured('the webhook (polling mode)', 'secretToken');
-  const verdict = verifyToken(header(req, secretHeader), account.secretToken);
-  if (verdict === 'missing') throw new RejectedError('missing_signature');
-  if (verdict === 'mismatch') throw new RejectedError('bad_signature');
+  enforceVerdict(verifyToken(header(req, secretHeader), account.secretToken));
 }
 
 /** The headers Telegram would send; the first listed secret token is the one registered. */

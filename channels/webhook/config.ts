@@ -1,35 +1,50 @@
 import { z } from 'zod';
 import { name, queueName } from '../../src/config/fields.js';
-import { type IssueSink, resolveSecrets, secretFields, type WithSecrets } from '../../src/config/secret.js';
+import {
+  type IssueSink,
+  requireStandardWebhookSecrets,
+  resolveSecrets,
+  secretFields,
+  secretGiven,
+  type WithSecrets,
+} from '../../src/config/secret.js';
 import { type HmacRow, hmacPreset } from '../../src/verify/presets/hmac-template.js';
 import { type Preset, type PresetCredentials, presetNames, presets } from '../../src/verify/presets/index.js';
-import { assertStandardWebhookSecret } from '../../src/verify/standard-webhooks.js';
 
-const hmacAuth = z.strictObject({
-  scheme: z.literal('hmac-sha256'),
-  ...secretFields('secrets'),
-  header: z
-    .string()
-    .regex(/^[A-Za-z0-9-]+$/, 'must be a header name')
-    .default('X-Signature-256'),
-  prefix: z.string().default('').describe('written before the digest, e.g. "sha256="'),
-  encoding: z.enum(['hex', 'base64']).default('hex'),
-  algorithm: z.enum(['sha256', 'sha1', 'sha512']).default('sha256').describe('the HMAC digest a sender uses'),
-});
-const tokenAuth = z.strictObject({
-  scheme: z.literal('token'),
-  ...secretFields('token'),
-  header: z
-    .string()
-    .regex(/^[A-Za-z0-9-]+$/, 'must be a header name')
-    .optional()
-    .describe('read the token only from this header (GitLab: X-Gitlab-Token)'),
-});
-const standardAuth = z.strictObject({
-  scheme: z.literal('standard-webhooks'),
-  ...secretFields('secrets'),
-  toleranceSec: z.number().int().positive().default(300),
-});
+const hmacAuth = z
+  .strictObject({
+    scheme: z.literal('hmac-sha256'),
+    ...secretFields('secrets'),
+    header: z
+      .string()
+      .regex(/^[A-Za-z0-9-]+$/, 'must be a header name')
+      .default('X-Signature-256'),
+    prefix: z.string().default('').describe('written before the digest, e.g. "sha256="'),
+    encoding: z.enum(['hex', 'base64']).default('hex'),
+    algorithm: z
+      .enum(['sha256', 'sha1', 'sha512'])
+      .default('sha256')
+      .describe('the HMAC digest a sender uses'),
+  })
+  .meta(secretGiven('secrets'));
+const tokenAuth = z
+  .strictObject({
+    scheme: z.literal('token'),
+    ...secretFields('token'),
+    header: z
+      .string()
+      .regex(/^[A-Za-z0-9-]+$/, 'must be a header name')
+      .optional()
+      .describe('read the token only from this header (GitLab: X-Gitlab-Token)'),
+  })
+  .meta(secretGiven('token'));
+const standardAuth = z
+  .strictObject({
+    scheme: z.literal('standard-webhooks'),
+    ...secretFields('secrets'),
+    toleranceSec: z.number().int().positive().default(300),
+  })
+  .meta(secretGiven('secrets'));
 const noneAuth = z.strictObject({ scheme: z.literal('none') });
 
 /**
@@ -119,18 +134,7 @@ const auth = z
       default: {
         const s = a as z.output<typeof standardAuth>;
         const resolved = resolveSecrets<typeof s, 'secrets'>(s, ctx, ['secrets']);
-        for (const secret of resolved.secrets ?? []) {
-          try {
-            assertStandardWebhookSecret(secret);
-          } catch {
-            ctx.addIssue({
-              code: 'custom',
-              message: 'must be a whsec_<base64> key',
-              path: ['secrets'],
-              input: undefined,
-            });
-          }
-        }
+        requireStandardWebhookSecrets(resolved.secrets, ctx, 'secrets');
         return resolved;
       }
     }

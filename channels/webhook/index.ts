@@ -43,10 +43,10 @@ export const webhook = {
       },
       verify: (req, account, ctx) => verifyWebhook(req, account, ctx),
       receive: (req, account, ctx) => {
-        const payload = webhookPayload(req);
+        const { value: payload, raw } = webhookPayload(req);
         const auth = account.auth;
         if (!isPresetAuth(auth))
-          return { events: [normalizeWebhook(req, account, payload)], reply: accepted };
+          return { events: [normalizeWebhook(req, account, payload)], reply: accepted, raw };
         const { preset, creds } = auth;
         // A signed handshake (Zoom, Twitch, Discord's PING) is answered only now that it verified; nothing is queued.
         const url = preset.signsUrl ? signedUrl(req, ctx.publicUrl) : '';
@@ -55,6 +55,7 @@ export const webhook = {
         return {
           events: [normalizeWebhook(req, account, payload)],
           reply: (ids) => preset.reply?.(ids, payload) ?? accepted(ids),
+          raw,
         };
       },
     },

@@ -1,6 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { ChannelEvent, InboundRequest } from '../../src/channel.js';
-import { bodyText, header, isForm, isJson, parseForm, parseJson } from '../../src/http/parse.js';
+import {
+  bodyText,
+  header,
+  isForm,
+  isJson,
+  type ParsedJson,
+  parseForm,
+  parseJson,
+} from '../../src/request.js';
 import { isPresetAuth, type WebhookAccount } from './config.js';
 import { presetInput } from './verify.js';
 
@@ -32,17 +40,17 @@ export function keptHeaders(req: InboundRequest, account: WebhookAccount): Recor
   return kept;
 }
 
-/** The generic payload: parsed JSON, parsed form, or `{ text }` for any other text. */
-export function webhookPayload(req: InboundRequest): unknown {
+/** The generic payload: parsed JSON (with its exact text, see `parseJson`), parsed form, or `{ text }` for any other text. */
+export function webhookPayload(req: InboundRequest): ParsedJson {
   if (isJson(req.mediaType)) return parseJson(req);
-  if (isForm(req.mediaType)) return parseForm(req);
-  return { text: bodyText(req) };
+  if (isForm(req.mediaType)) return { value: parseForm(req), raw: undefined };
+  return { value: { text: bodyText(req) }, raw: undefined };
 }
 
 export function normalizeWebhook(
   req: InboundRequest,
   account: WebhookAccount,
-  payload = webhookPayload(req),
+  payload = webhookPayload(req).value,
 ): ChannelEvent {
   // A sender preset names the sender's own delivery id (the key) and event name (`senderevent`).
   const preset = isPresetAuth(account.auth) ? account.auth.preset : undefined;

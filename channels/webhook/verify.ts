@@ -1,29 +1,10 @@
 import type { InboundRequest, ProofInfo, RouteContext, SignedRequest } from '../../src/channel.js';
-import { RejectedError } from '../../src/errors.js';
-import { header } from '../../src/http/parse.js';
-import type { PresetInput, PresetVerdict } from '../../src/verify/presets/index.js';
+import { header } from '../../src/request.js';
+import type { PresetInput } from '../../src/verify/presets/index.js';
 import { signStandardWebhook, verifyStandardWebhook } from '../../src/verify/standard-webhooks.js';
 import { bearerToken, verifyToken } from '../../src/verify/token.js';
+import { enforceVerdict } from '../../src/verify/verdict.js';
 import { isPresetAuth, type WebhookAccount } from './config.js';
-
-type Verdict = 'ok' | 'missing' | 'mismatch';
-
-function enforce(verdict: Verdict): void {
-  if (verdict === 'missing') throw new RejectedError('missing_signature');
-  if (verdict === 'mismatch') throw new RejectedError('bad_signature');
-}
-
-function enforceVerdict(verdict: PresetVerdict, detail?: Record<string, string>): void {
-  if (verdict.ok) return;
-  if (verdict.reason === 'stale') {
-    throw new RejectedError('stale_timestamp', {
-      ...detail,
-      ...(verdict.skewSec === undefined ? {} : { skewSec: verdict.skewSec }),
-    });
-  }
-  if (verdict.reason === 'missing') throw new RejectedError('missing_signature', detail);
-  throw new RejectedError('bad_signature', detail);
-}
 
 const first = (value: string | string[] | undefined) =>
   (Array.isArray(value) ? value[0] : value)?.split(',')[0]?.trim();
@@ -76,7 +57,7 @@ export function verifyWebhook(
       const provided = auth.headerLower
         ? header(req, auth.headerLower)
         : (bearerToken(header(req, 'authorization')) ?? header(req, 'x-relay-token'));
-      enforce(verifyToken(provided, auth.token));
+      enforceVerdict(verifyToken(provided, auth.token));
       return;
     }
     case 'hmac-sha256':

@@ -21,7 +21,7 @@ export const whatsapp = {
       accepts: acceptsWhatsapp,
       handshake: whatsappHandshake,
       verify: verifyWhatsapp,
-      receive: (req) => ({ events: receiveWhatsapp(req) }),
+      receive: receiveWhatsapp,
     },
   ],
   sign: signWhatsapp,

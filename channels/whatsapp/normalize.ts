@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { ChannelEvent, EventMessage, InboundRequest } from '../../src/channel.js';
+import type { ChannelEvent, EventMessage, InboundRequest, Received } from '../../src/channel.js';
 import { RejectedError } from '../../src/errors.js';
 import { numberText } from '../../src/exact-json.js';
-import { isJson, parseJsonObject } from '../../src/http/parse.js';
+import { isJson, parseJsonObject } from '../../src/request.js';
 import { isObject, nonEmptyString as str } from '../../src/values.js';
 
 /**
@@ -124,11 +124,11 @@ export function normalizeWhatsapp(body: unknown): ChannelEvent[] {
   return events;
 }
 
-export function receiveWhatsapp(req: InboundRequest): ChannelEvent[] {
-  const body = parseJsonObject(req);
+export function receiveWhatsapp(req: InboundRequest): Received {
+  const { value: body, raw } = parseJsonObject(req);
   if (!Array.isArray(body.entry))
     throw new RejectedError('bad_body', { why: 'not a WhatsApp notification: no entry list' });
-  return normalizeWhatsapp(body);
+  return { events: normalizeWhatsapp(body), raw };
 }
 
 /** Meta posts `application/json`; a request without a content type is still checked (and refused) by signature. */

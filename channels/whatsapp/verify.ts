@@ -1,8 +1,9 @@
 import type { InboundRequest, Reply, SignedRequest } from '../../src/channel.js';
 import { RejectedError } from '../../src/errors.js';
-import { header } from '../../src/http/parse.js';
+import { header } from '../../src/request.js';
 import { type HmacScheme, signHmac, verifyHmac } from '../../src/verify/hmac.js';
 import { verifyToken } from '../../src/verify/token.js';
+import { enforceVerdict } from '../../src/verify/verdict.js';
 import type { WhatsappAccount } from './config.js';
 
 /**
@@ -15,8 +16,7 @@ const metaScheme: HmacScheme = { algorithm: 'sha256', encoding: 'hex', prefix: '
 
 export function verifyWhatsapp(req: InboundRequest, account: WhatsappAccount): void {
   const verdict = verifyHmac(header(req, 'x-hub-signature-256'), req.body, account.appSecret, metaScheme);
-  if (verdict === 'missing') throw new RejectedError('missing_signature');
-  if (verdict === 'mismatch') throw new RejectedError('bad_signature');
+  enforceVerdict(verdict);
 }
 
 /**

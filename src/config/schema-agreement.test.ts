@@ -125,7 +125,31 @@ const samples: [string, Record<string, unknown[]>, boolean][] = [
   ],
   ['whatsapp: no verifyToken', { whatsapp: [{ account: 'a', appSecret: 's' }] }, false],
   ...mailboxSamples(),
+  ...webhookSamples(),
 ];
+
+/** Generic triggers: each scheme with and without the secret it needs, and presets by their kind. */
+function webhookSamples(): [string, Record<string, unknown[]>, boolean][] {
+  const trigger = (auth: Record<string, unknown>) => ({ webhook: [{ group: 'g', trigger: 't', auth }] });
+  const whsec = `whsec_${Buffer.from('0123456789abcdef0123456789abcdef').toString('base64')}`;
+  return [
+    ['webhook: token', trigger({ scheme: 'token', token: 't0k3n-t0k3n' }), true],
+    ['webhook: token without a token', trigger({ scheme: 'token' }), false],
+    ['webhook: hmac-sha256', trigger({ scheme: 'hmac-sha256', secrets: ['s1'] }), true],
+    [
+      'webhook: hmac-sha256 with secretsFile',
+      trigger({ scheme: 'hmac-sha256', secretsFile: secretFile }),
+      true,
+    ],
+    ['webhook: hmac-sha256 without secrets', trigger({ scheme: 'hmac-sha256' }), false],
+    ['webhook: standard-webhooks', trigger({ scheme: 'standard-webhooks', secrets: [whsec] }), true],
+    ['webhook: standard-webhooks without secrets', trigger({ scheme: 'standard-webhooks' }), false],
+    ['webhook: none', trigger({ scheme: 'none' }), true],
+    ['webhook: stripe preset', trigger({ scheme: 'stripe', secrets: ['whsec_x'] }), true],
+    ['webhook: stripe preset without secrets', trigger({ scheme: 'stripe' }), false],
+    ['webhook: discord preset without publicKey', trigger({ scheme: 'discord' }), false],
+  ];
+}
 
 /** Gmail and Outlook credentials: each kind alone is valid; mixed or incomplete kinds are not. */
 function mailboxSamples(): [string, Record<string, unknown[]>, boolean][] {
@@ -174,7 +198,36 @@ function loaderVerdict(config: unknown): { valid: boolean; problems: readonly st
   }
 }
 
+/** Top-level settings with rules of their own: destinations' secret, the admin token's length. */
+const topLevel: [string, Record<string, unknown>, boolean][] = [
+  [
+    'destination with a secret',
+    {
+      destinations: [
+        {
+          name: 'd',
+          url: 'http://backend:8100/hooks',
+          secret: `whsec_${Buffer.from('k'.repeat(32)).toString('base64')}`,
+        },
+      ],
+    },
+    true,
+  ],
+  [
+    'destination without a secret',
+    { destinations: [{ name: 'd', url: 'http://backend:8100/hooks' }] },
+    false,
+  ],
+  ['admin token of 16 characters', { admin: { token: '0123456789abcdef' } }, true],
+  ['admin token of 8 characters', { admin: { token: '01234567' } }, false],
+];
+
 describe('the JSON Schema and the config loader agree', () => {
+  it.each(topLevel)('%s', (_name, config, valid) => {
+    expect({ loader: loaderVerdict(config).valid }).toEqual({ loader: valid });
+    expect({ schema: validate(config), errors: validate.errors ?? [] }).toMatchObject({ schema: valid });
+  });
+
   it.each(samples)('%s', (_name, channels, valid) => {
     const config = { channels };
     const loader = loaderVerdict(config);

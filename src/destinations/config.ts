@@ -6,6 +6,7 @@ import {
   requireStandardWebhookSecrets,
   resolveSecrets,
   secretFields,
+  secretGiven,
 } from '../config/secret.js';
 import { parseRate } from '../queue/inspect.js';
 
@@ -66,6 +67,7 @@ export function destinationsSchema(routeMatch: z.ZodPrefault<z.ZodObject>) {
           return perSec;
         }),
     })
+    .meta(secretGiven('secret'))
     .transform((d, ctx) => {
       const resolved = resolveSecrets<typeof d, 'secret'>(d, ctx, ['secret']);
       requireStandardWebhookSecrets(resolved.secret, ctx, 'secret');

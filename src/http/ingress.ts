@@ -8,7 +8,6 @@ import { toEnvelope } from '../queue/envelope.js';
 import type { EventSink } from '../queue/journal.js';
 import type { RejectionLog } from '../rejections.js';
 import type { InFlight } from './in-flight.js';
-import { inexactJsonOf } from './parse.js';
 
 /**
  * Finds an account by channel and id: the config first, then (generic channel) the run-time
@@ -37,7 +36,7 @@ export interface IngressDeps {
 
 export interface BoundRoute {
   readonly channel: AnyChannel;
-  readonly route: InboundRoute<unknown>;
+  readonly route: InboundRoute<unknown, unknown>;
 }
 
 /** What the transport knows about a request before its body is read. */
@@ -160,9 +159,9 @@ export async function handleInbound(
     } else {
       if (!route.accepts(req.mediaType, req))
         throw new RejectedError('unsupported_media', { type: req.mediaType ?? 'none' });
-      await route.verify(req, account, ctx);
-      const received = await route.receive(req, account, ctx);
-      const raw = inexactJsonOf(req);
+      const proof = await route.verify(req, account, ctx);
+      const received = await route.receive(req, account, ctx, proof);
+      const raw = received.raw;
       const events = received.events.map((e) =>
         toEnvelope(channel, accountId, raw === undefined || e.raw ? e : { ...e, raw }, receivedAt),
       );

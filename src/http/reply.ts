@@ -1,22 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { Response } from 'express';
 import type { IngressReply } from './ingress.js';
-
-export function sendReply(res: Response, reply: IngressReply): void {
-  res.status(reply.status);
-  if (reply.headers) res.set(reply.headers);
-  if (reply.body === undefined) {
-    res.end();
-  } else if (typeof reply.body === 'string') {
-    res.type(reply.contentType ?? 'text/plain; charset=utf-8').send(reply.body);
-  } else {
-    res.type(reply.contentType ?? 'application/json').send(JSON.stringify(reply.body));
-  }
-}
-
-export function sendError(res: Response, status: number, message: string): void {
-  sendReply(res, { status, body: { error: message } });
-}
 
 /** express's `res.send` of a string: the media type gets `charset=utf-8`. */
 function withCharset(type: string): string {
@@ -24,8 +7,9 @@ function withCharset(type: string): string {
 }
 
 /**
- * The same answer as `sendReply`, byte for byte in status, type and body, written straight to
- * node's response (one `writeHead` + `end`): the provider routes' lean path.
+ * The one reply writer of both ports: status, type and body as express's `res.send` wrote them,
+ * straight to node's response (one `writeHead` + `end`; headers set before are kept). A string is
+ * sent as text, anything else as JSON.
  */
 export function writeReply(res: ServerResponse, reply: IngressReply, extra?: Record<string, string>): void {
   const headers: Record<string, string | number> = { ...reply.headers, ...extra };
@@ -45,6 +29,7 @@ export function writeReply(res: ServerResponse, reply: IngressReply, extra?: Rec
   res.end(text);
 }
 
+/** `{ "error": message }` with the status. */
 export function writeError(
   res: ServerResponse,
   status: number,
@@ -53,3 +38,7 @@ export function writeError(
 ): void {
   writeReply(res, { status, body: { error: message } }, extra);
 }
+
+/** The ops port's name for `writeError` (admin API, dashboard). */
+export const sendError = (res: ServerResponse, status: number, message: string): void =>
+  writeError(res, status, message);

@@ -159,6 +159,8 @@ export class Pump implements JobPump {
         own = true;
         failures++;
         this.#lastError = errorMessage(err);
+        // A Redis that came back without the stream (restored from an older snapshot) has no group.
+        if (this.#lastError.includes('NOGROUP')) groupReady = false;
         if (failures === 1 || failures % 50 === 0)
           log.warn({ err: this.#lastError }, 'journal pump: retrying; entries stay in the journal');
         await sleep(Math.min(50 * 2 ** Math.min(failures, 5), 1000));

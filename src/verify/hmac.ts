@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { Verdict } from './verdict.js';
 
 /** How a provider writes an HMAC signature: Slack, Meta, GitHub and the generic scheme differ only here. */
 export interface HmacScheme {
@@ -25,8 +26,6 @@ export function signHmac(secret: string, content: SignedContent, scheme: HmacSch
   return scheme.prefix + hmacDigest(secret, content, scheme);
 }
 
-export type HmacVerdict = 'ok' | 'missing' | 'mismatch';
-
 /**
  * Checks `signature` against every secret (rotation lists). Length check, then `timingSafeEqual`,
  * as octokit/webhooks-methods does; every secret is tried so timing does not reveal which matched.
@@ -36,7 +35,7 @@ export function verifyHmac(
   content: SignedContent,
   secrets: readonly string[],
   scheme: HmacScheme,
-): HmacVerdict {
+): Verdict {
   if (!signature) return 'missing';
   const provided = Buffer.from(signature);
   let ok = false;

@@ -12,7 +12,7 @@ import { errorMessage, UnavailableError } from '../errors.js';
 /**
  * JWT verification for the channels that send `Authorization: Bearer <JWT>` (Bot Framework, Google
  * Chat, Graph validation tokens). Keys come from a JWKS URL or from Google's x509 map (kid → PEM);
- * both are cached and refetched when an unknown `kid` appears.
+ * both refetch when an unknown `kid` appears; share one per URL with `keySetAt` (key-sets.ts).
  */
 export interface JwtRules {
   readonly issuer: string | readonly string[];

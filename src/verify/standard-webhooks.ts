@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { checkTimestamp, type TimestampVerdict } from './timestamp.js';
+import type { TimedVerdict } from './verdict.js';
 
 /**
  * Standard Webhooks (https://www.standardwebhooks.com/): `webhook-id`, `webhook-timestamp`,
@@ -16,10 +17,7 @@ export interface StandardWebhookHeaders {
   readonly signature: string | undefined;
 }
 
-export type StandardWebhookVerdict =
-  | { ok: true }
-  | { ok: false; reason: 'missing' | 'mismatch' }
-  | { ok: false; reason: 'stale'; skewSec?: number };
+export type StandardWebhookVerdict = TimedVerdict;
 
 const webhooks = new Map<string, Webhook>();
 function webhookFor(secret: string): Webhook {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { safeEqualAny } from './compare.js';
+import type { Verdict } from './verdict.js';
 
 /** Hex SHA-256 of a token: what Redis keeps of a run-time trigger's token. */
 export const tokenDigest = (token: string): string => createHash('sha256').update(token).digest('hex');
@@ -21,10 +22,7 @@ export function tokenDigests(digests: readonly string[]): readonly string[] {
 export const holdsDigests = (tokens: readonly string[]): boolean => digestLists.has(tokens);
 
 /** A shared token sent as a header (Telegram's secret token, the generic `token` scheme, Meta's verify token). */
-export function verifyToken(
-  provided: string | undefined,
-  tokens: readonly string[],
-): 'ok' | 'missing' | 'mismatch' {
+export function verifyToken(provided: string | undefined, tokens: readonly string[]): Verdict {
   if (provided === undefined || provided === '') return 'missing';
   const presented = holdsDigests(tokens) ? tokenDigest(provided) : provided;
   return safeEqualAny(presented, tokens) ? 'ok' : 'mismatch';

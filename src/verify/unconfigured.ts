@@ -1,5 +1,8 @@
 import { RejectedError } from '../errors.js';
 
+/** The detail field naming the missing config field: how `relay doctor` tells these refusals apart. */
+export const unconfiguredKey = 'unconfigured';
+
 /**
  * The refusal of an inbound route an account does not use because the secret that would prove a
  * request is not configured (Slack on Socket Mode only, Google Chat on Pub/Sub only, Telegram
@@ -7,9 +10,6 @@ import { RejectedError } from '../errors.js';
  * provider's. `missing_signature` because no proof can be checked; the detail says why, for the
  * rejection log.
  */
-/** The detail field naming the missing config field: how `relay doctor` tells these refusals apart. */
-export const unconfiguredKey = 'unconfigured';
-
 export function routeNotConfigured(route: string, missing: string): RejectedError {
   return new RejectedError('missing_signature', {
     why: `${route} is not configured for this account (no ${missing})`,

@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { RejectedError } from '../errors.js';
 import { sha256Hex, signHmac, verifyHmac } from './hmac.js';
+import { keySetAt } from './key-sets.js';
 import { signStandardWebhook, verifyStandardWebhook } from './standard-webhooks.js';
 import { checkTimestamp } from './timestamp.js';
 import { bearerToken, verifyToken } from './token.js';
+import { enforceVerdict, type TimedVerdict, type Verdict } from './verdict.js';
 
 const github = { algorithm: 'sha256', encoding: 'hex', prefix: 'sha256=' } as const;
 
@@ -139,5 +142,46 @@ describe('standard webhooks', () => {
     expect(verifyStandardWebhook({ id, timestamp: String(ts), signature: sig }, text, [secret], at)).toEqual({
       ok: true,
     });
+  });
+});
+
+describe('enforceVerdict', () => {
+  const refusal = (verdict: Verdict | TimedVerdict, detail?: Record<string, string>) => {
+    try {
+      enforceVerdict(verdict, detail);
+      return undefined;
+    } catch (err) {
+      if (!(err instanceof RejectedError)) throw err;
+      return { reason: err.reason, status: err.status, detail: err.detail };
+    }
+  };
+
+  it('passes ok, and turns each failure into its rejection with the detail', () => {
+    expect(refusal('ok')).toBeUndefined();
+    expect(refusal({ ok: true })).toBeUndefined();
+    expect(refusal('missing')).toMatchObject({ reason: 'missing_signature', status: 401 });
+    expect(refusal('mismatch', { url: 'https://x/y' })).toEqual({
+      reason: 'bad_signature',
+      status: 401,
+      detail: { url: 'https://x/y' },
+    });
+    expect(refusal({ ok: false, reason: 'missing' })).toMatchObject({ reason: 'missing_signature' });
+    expect(refusal({ ok: false, reason: 'stale', skewSec: -420 })).toMatchObject({
+      reason: 'stale_timestamp',
+      detail: { skewSec: -420 },
+    });
+  });
+});
+
+describe('keySetAt', () => {
+  it('builds one key set per maker and URL, and shares it', () => {
+    let built = 0;
+    const make = (url: string) => ({ url, n: ++built });
+    const other = (url: string) => ({ url, n: -1 });
+    const a = keySetAt(make, 'https://keys.example/a');
+    expect(keySetAt(make, 'https://keys.example/a')).toBe(a);
+    expect(keySetAt(make, 'https://keys.example/b')).not.toBe(a);
+    expect(keySetAt(other, 'https://keys.example/a').n).toBe(-1);
+    expect(built).toBe(2);
   });
 });

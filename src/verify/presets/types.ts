@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Reply } from '../../channel.js';
+import type { TimedVerdict } from '../verdict.js';
 
 /**
  * Sender presets for generic triggers (`auth.scheme: stripe`, `github`, `discord`, …): each verifies
@@ -29,9 +30,7 @@ export interface PresetInput {
   readonly mediaType: string | undefined;
 }
 
-export type PresetVerdict =
-  | { ok: true }
-  | { ok: false; reason: 'missing' | 'mismatch' | 'stale'; skewSec?: number };
+export type PresetVerdict = TimedVerdict;
 
 /** What a trigger configures: `auth.secrets` (shared secrets, a rotation list) or `auth.publicKey`. */
 export interface PresetCredentials {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { InboundRequest } from '../channel.js';
-import { RejectedError } from '../errors.js';
-import { maxJsonDepth, parseForm, parseJson } from './parse.js';
+import type { InboundRequest } from './channel.js';
+import { RejectedError } from './errors.js';
+import { keepsBigIntegers } from './exact-json.js';
+import { maxJsonDepth, parseForm, parseJson } from './request.js';
 
 const req = (body: string | Buffer): InboundRequest => ({
   method: 'POST',
@@ -34,7 +35,13 @@ describe('parseJson', () => {
 
   it('does not count brackets inside strings, escaped quotes included', () => {
     const text = JSON.stringify({ a: '['.repeat(5000), b: `"\\"${'{'.repeat(5000)}` });
-    expect(parseJson(req(text))).toEqual(JSON.parse(text));
+    expect(parseJson(req(text)).value).toEqual(JSON.parse(text));
+  });
+
+  it('returns the exact text only where this runtime rounds a big integer', () => {
+    const text = '{"id":820982911946154508,"n":12}';
+    expect(parseJson(req(text)).raw).toBe(keepsBigIntegers ? undefined : text);
+    expect(parseJson(req('{"id":12}')).raw).toBeUndefined();
   });
 
   it('refuses malformed JSON and invalid UTF-8 as bad_body', () => {

@@ -1,8 +1,11 @@
-import type { InboundRequest } from '../channel.js';
-import { RejectedError } from '../errors.js';
-import { parseExactJson } from '../exact-json.js';
+import type { InboundRequest } from './channel.js';
+import { RejectedError } from './errors.js';
+import { parseExactJson, scanJson } from './exact-json.js';
 
-/** Helpers for channels reading a verified request. Every parse failure is a 400 (`bad_body`). */
+/**
+ * Helpers for channels reading a verified request: pure functions of the request, so channels use
+ * them without depending on the HTTP layer. Every parse failure is a 400 (`bad_body`).
+ */
 
 export function header(req: InboundRequest, lowerName: string): string | undefined {
   const value = req.headers[lowerName];
@@ -35,56 +38,40 @@ export function bodyText(req: InboundRequest): string {
  */
 export const maxJsonDepth = 1000;
 
-/** Deepest `{`/`[` nesting outside strings: one pass over the text, no allocation. */
-function jsonDepth(text: string): number {
-  let depth = 0;
-  let max = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c)
-        i++; // backslash: skip the escaped character
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) {
-      if (++depth > max) max = depth;
-    } else if (c === 0x7d || c === 0x5d) depth--;
-  }
-  return max;
+/**
+ * A parsed JSON value, and `raw`: the exact text when it holds an integer this runtime had to round
+ * (src/exact-json.ts). A route hands `raw` on (`Received.raw`); the ingress puts it in `data.raw`.
+ */
+export interface ParsedJson<T = unknown> {
+  readonly value: T;
+  readonly raw: string | undefined;
 }
 
-/** The JSON text of requests holding an integer this runtime could not keep exact (src/exact-json.ts). */
-const inexactJson = new WeakMap<InboundRequest, string>();
-
-/** The exact JSON text the ingress puts in `data.raw`, when parsing this request had to round a number. */
-export const inexactJsonOf = (req: InboundRequest): string | undefined => inexactJson.get(req);
-
-/** JSON from this request (its body, or a field of it), big integers kept exact where the runtime can. */
-export function parseJsonText(req: InboundRequest, text: string, what = 'body'): unknown {
-  if (jsonDepth(text) > maxJsonDepth) {
+/** JSON text (a body, or a field of one), big integers kept exact where the runtime can. */
+export function parseJsonText(text: string, what = 'body'): ParsedJson {
+  if (scanJson(text, false).depth > maxJsonDepth) {
     throw new RejectedError('bad_body', { why: `JSON nested deeper than ${maxJsonDepth} levels` });
   }
   try {
     const { value, inexact } = parseExactJson(text);
-    if (inexact) inexactJson.set(req, text);
-    return value;
+    return { value, raw: inexact ? text : undefined };
   } catch (err) {
     throw new RejectedError('bad_body', { why: `${what} is not valid JSON` }, { cause: err });
   }
 }
 
-export function parseJson(req: InboundRequest): unknown {
-  return parseJsonText(req, bodyText(req));
+export function parseJson(req: InboundRequest): ParsedJson {
+  return parseJsonText(bodyText(req));
 }
 
 /** A JSON body that must be an object (most providers send one). */
-export function parseJsonObject(req: InboundRequest): Record<string, unknown> {
-  const value = parseJson(req);
+export function parseJsonObject(req: InboundRequest): ParsedJson<Record<string, unknown>> {
+  const parsed = parseJson(req);
+  const { value } = parsed;
   if (!value || typeof value !== 'object' || Array.isArray(value)) {
     throw new RejectedError('bad_body', { why: 'body is not a JSON object' });
   }
-  return value as Record<string, unknown>;
+  return parsed as ParsedJson<Record<string, unknown>>;
 }
 
 /** Form fields; a repeated field becomes a list. No prototype: `__proto__` is just a field name. */
