@@ -1,4 +1,4 @@
-import type { AnyChannel, RuntimeAccounts } from './channel.js';
+import { type AnyChannel, configKeyOf, type RuntimeAccounts } from './channel.js';
 import type { RelayConfig } from './config/schema.js';
 
 export interface ChannelAccounts {
@@ -9,7 +9,7 @@ export interface ChannelAccounts {
 /** Each registered channel with the accounts the config gives it (empty when none). */
 export function configuredChannels(config: RelayConfig, channels: readonly AnyChannel[]): ChannelAccounts[] {
   const byKey = config.channels as Record<string, readonly unknown[] | undefined>;
-  return channels.map((channel) => ({ channel, accounts: byKey[channel.configKey] ?? [] }));
+  return channels.map((channel) => ({ channel, accounts: byKey[configKeyOf(channel)] ?? [] }));
 }
 
 /** channel name → account id → account. */

@@ -153,10 +153,10 @@ export interface LoopContext {
 export interface ChannelAdapter<A = unknown> {
   /** Envelope `channel`, type prefix and metrics label: `whatsapp`, `googlechat`. */
   readonly name: string;
-  /** Key under `channels:` in relay.yaml: `whatsapp`, `googleChat`. */
-  readonly configKey: string;
-  /** First path segment of its routes and of the envelope `source`: `whatsapp`, `google-chat`. */
-  readonly urlName: string;
+  /** Key under `channels:` in relay.yaml when it is not `name` (`googleChat`); read it with `configKeyOf`. */
+  readonly configKey?: string;
+  /** First path segment of its routes and of the envelope `source` when it is not `name` (`google-chat`); `urlNameOf`. */
+  readonly urlName?: string;
   /** Schema of the channel's list of accounts; secrets parsed with `secret()` from src/config. */
   readonly accounts: z.ZodType<A[]>;
   accountId(account: A): string;
@@ -242,3 +242,8 @@ export interface SignedRequest {
 /** Any channel, for registries and hosts that only move accounts between its own methods. */
 // biome-ignore lint/suspicious/noExplicitAny: the registry holds channels of different account types; each channel's own methods get its own accounts.
 export type AnyChannel = ChannelAdapter<any>;
+
+/** Key under `channels:` in relay.yaml: `whatsapp`, `googleChat`. */
+export const configKeyOf = (channel: AnyChannel): string => channel.configKey ?? channel.name;
+/** First path segment of the channel's routes and of its envelope `source`: `whatsapp`, `google-chat`. */
+export const urlNameOf = (channel: AnyChannel): string => channel.urlName ?? channel.name;

@@ -15,8 +15,6 @@ import { webhookLoop } from './webhook.js';
  */
 export const telegram = {
   name: 'telegram',
-  configKey: 'telegram',
-  urlName: 'telegram',
   accounts: z.array(telegramAccount),
   accountId: (a) => a.account,
   queueOf: (a) => a.queue,

@@ -12,8 +12,6 @@ const accepted = (ids: readonly string[]) => ({ status: 202, body: { ids } });
 /** Generic triggers: `POST /webhook/{group}/{trigger}`, authenticated per `auth.scheme`. */
 export const webhook = {
   name: 'webhook',
-  configKey: 'webhook',
-  urlName: 'webhook',
   accounts: z.array(webhookAccount),
   accountId: (a) => `${a.group}/${a.trigger}`,
   queueOf: (a) => a.queue,
