@@ -6,16 +6,11 @@ import {
   type TriggerListing,
   type TriggerRecord,
   triggerId,
+  triggerPath,
 } from '../../src/triggers/record.js';
 import { presets } from '../../src/verify/presets/index.js';
 import { holdsDigests, tokenDigests, verifyToken } from '../../src/verify/token.js';
 import { isPresetAuth, type WebhookAccount, webhookAccount } from './config.js';
-
-/**
- * Generic triggers created at run time: the host keeps their records in Redis (src/triggers), this
- * channel turns each into the very account the config would give (parsed by the same schema), so
- * verification is the channel's.
- */
 
 /**
  * The account the webhook channel verifies against, with the secrets valid at `now`, and when that
@@ -68,7 +63,7 @@ function describe(account: WebhookAccount): TriggerListing {
     id: triggerId(account.group, account.trigger),
     source: 'config' as const,
     scheme: auth.scheme,
-    path: `/webhook/${account.group}/${account.trigger}`,
+    path: triggerPath(account.group, account.trigger),
     ...(!isPresetAuth(auth) && auth.scheme === 'hmac-sha256'
       ? { header: auth.header, prefix: auth.prefix, encoding: auth.encoding }
       : {}),
@@ -104,4 +99,9 @@ function forSigning(account: WebhookAccount, token: string | undefined): Webhook
   return { ...account, auth: { ...auth, token: [token] } };
 }
 
+/**
+ * Generic triggers created at run time: the host keeps their records in Redis (src/triggers), this
+ * channel turns each into the very account the config would give (parsed by the same schema), so
+ * verification is the channel's.
+ */
 export const webhookRuntime: RuntimeAccounts<WebhookAccount> = { fromRecord, describe, forSigning };

@@ -10,6 +10,7 @@ import {
   type TriggerRecord,
   triggerId,
   triggerInput,
+  triggerPath,
 } from '../triggers/record.js';
 import { TriggerStore } from '../triggers/store.js';
 import { presets } from '../verify/presets/index.js';
@@ -45,7 +46,7 @@ function idFrom(target: string): string {
 }
 
 function urlOf(ctx: CliContext, record: TriggerRecord): string {
-  const path = `/webhook/${record.group}/${record.trigger}`;
+  const path = triggerPath(record.group, record.trigger);
   return `${ctx.loaded.config.publicUrl?.replace(/\/$/, '') ?? ''}${path}`;
 }
 

@@ -1,4 +1,4 @@
-import express, { type Router } from 'express';
+import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import { parseDuration } from '../config/size.js';
 import { errorMessage, RelayError } from '../errors.js';
@@ -62,6 +62,13 @@ export function toFilter(input: z.output<typeof filterSchema>, now: number): Eve
 /** `/admin/events[/{id}[/replay]]` and `/admin/replay`: find queued events and replay them. */
 export function eventRoutes(deps: AdminDeps): Router {
   const router = express.Router();
+  /** The event `:id` names, in every queue that holds it; undefined once a 404 was sent. */
+  const findOr404 = async (req: Request, res: Response) => {
+    const found = await findEvent(deps.queues, deps.queueNames, String(req.params.id));
+    if (found.length > 0) return found;
+    sendError(res, 404, `no event ${req.params.id} in ${deps.queueNames.join(', ')}`);
+    return undefined;
+  };
   router.get(
     '/events',
     adminRoute(async (req, res) => {
@@ -73,18 +80,15 @@ export function eventRoutes(deps: AdminDeps): Router {
   router.get(
     '/events/:id',
     adminRoute(async (req, res) => {
-      const found = await findEvent(deps.queues, deps.queueNames, String(req.params.id));
-      if (found.length === 0)
-        return sendError(res, 404, `no event ${req.params.id} in ${deps.queueNames.join(', ')}`);
-      res.json({ events: found });
+      const found = await findOr404(req, res);
+      if (found) res.json({ events: found });
     }),
   );
   router.post(
     '/events/:id/replay',
     adminRoute(async (req, res) => {
-      const found = await findEvent(deps.queues, deps.queueNames, String(req.params.id));
-      if (found.length === 0)
-        return sendError(res, 404, `no event ${req.params.id} in ${deps.queueNames.join(', ')}`);
+      const found = await findOr404(req, res);
+      if (!found) return;
       const { replayable, skipped } = replayPlan(found);
       const [first] = skipped;
       if (replayable.length === 0 && first) return sendError(res, 409, skipLine(first));

@@ -62,6 +62,8 @@ export const triggerInput = z.strictObject({
 export type TriggerInput = z.output<typeof triggerInput>;
 
 export const triggerId = (group: string, trigger: string) => `${group}/${trigger}`;
+/** Where senders post to a trigger, under the public URL. */
+export const triggerPath = (group: string, trigger: string) => `/webhook/${group}/${trigger}`;
 
 /** `GROUP/TRIGGER` → its parts, each a valid name; undefined otherwise. */
 export function parseTriggerId(id: string): { group: string; trigger: string } | undefined {
@@ -122,7 +124,7 @@ export function describeTrigger(record: TriggerRecord, now: number): TriggerList
     id: triggerId(record.group, record.trigger),
     source: 'runtime' as const,
     scheme: record.scheme,
-    path: `/webhook/${record.group}/${record.trigger}`,
+    path: triggerPath(record.group, record.trigger),
     ...(record.scheme === 'hmac-sha256'
       ? {
           header: record.header ?? 'X-Signature-256',
