@@ -1,4 +1,4 @@
-import type { AnyChannel } from './channel.js';
+import { type AnyChannel, configKeyOf, type RuntimeAccounts } from './channel.js';
 import type { RelayConfig } from './config/schema.js';
 
 export interface ChannelAccounts {
@@ -9,7 +9,7 @@ export interface ChannelAccounts {
 /** Each registered channel with the accounts the config gives it (empty when none). */
 export function configuredChannels(config: RelayConfig, channels: readonly AnyChannel[]): ChannelAccounts[] {
   const byKey = config.channels as Record<string, readonly unknown[] | undefined>;
-  return channels.map((channel) => ({ channel, accounts: byKey[channel.configKey] ?? [] }));
+  return channels.map((channel) => ({ channel, accounts: byKey[configKeyOf(channel)] ?? [] }));
 }
 
 /** channel name → account id → account. */
@@ -26,4 +26,19 @@ export function accountQueues(configured: readonly ChannelAccounts[]): string[] 
   return configured.flatMap(({ channel, accounts }) =>
     accounts.map((a) => channel.queueOf(a)).filter((q): q is string => !!q),
   );
+}
+
+/** The registered channel whose accounts can also be created at run time (generic triggers). */
+export interface RuntimeChannel extends ChannelAccounts {
+  readonly runtime: RuntimeAccounts<unknown>;
+  /** Ids of its configured accounts: a run-time one never shadows them. */
+  readonly configuredIds: ReadonlySet<string>;
+}
+
+export function runtimeChannel(configured: readonly ChannelAccounts[]): RuntimeChannel | undefined {
+  const entry = configured.find((c) => c.channel.runtimeAccounts);
+  const runtime = entry?.channel.runtimeAccounts;
+  if (!entry || !runtime) return undefined;
+  const { channel, accounts } = entry;
+  return { ...entry, runtime, configuredIds: new Set(accounts.map((a) => channel.accountId(a))) };
 }

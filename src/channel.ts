@@ -1,7 +1,9 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { RejectReason } from './errors.js';
+import type { TriggerListing, TriggerRecord } from './triggers/record.js';
 
 /**
  * The one contract every channel satisfies. A channel is a name, its config schema, its inbound
@@ -151,10 +153,10 @@ export interface LoopContext {
 export interface ChannelAdapter<A = unknown> {
   /** Envelope `channel`, type prefix and metrics label: `whatsapp`, `googlechat`. */
   readonly name: string;
-  /** Key under `channels:` in relay.yaml: `whatsapp`, `googleChat`. */
-  readonly configKey: string;
-  /** First path segment of its routes and of the envelope `source`: `whatsapp`, `google-chat`. */
-  readonly urlName: string;
+  /** Key under `channels:` in relay.yaml when it is not `name` (`googleChat`); read it with `configKeyOf`. */
+  readonly configKey?: string;
+  /** First path segment of its routes and of the envelope `source` when it is not `name` (`google-chat`); `urlNameOf`. */
+  readonly urlName?: string;
   /** Schema of the channel's list of accounts; secrets parsed with `secret()` from src/config. */
   readonly accounts: z.ZodType<A[]>;
   accountId(account: A): string;
@@ -173,6 +175,23 @@ export interface ChannelAdapter<A = unknown> {
   probe?(account: A, signal: AbortSignal): Promise<ProbeResult>;
   /** A request this account would accept, for tests and `relay sign`: same algorithm, never restated. */
   sign?(account: A, body: Buffer, nowMs: number, publicUrl?: string): SignedRequest;
+  /** Accounts created at run time (generic triggers), kept by the host in Redis; at most one channel has them. */
+  readonly runtimeAccounts?: RuntimeAccounts<A>;
+  /** Extra `relay <channel> …` commands (Telegram's set-webhook); load heavy modules inside the actions. */
+  commands?(program: Command): void;
+}
+
+/** What a channel whose accounts can be created at run time gives the trigger store (src/triggers). */
+export interface RuntimeAccounts<A> {
+  /**
+   * The account a stored record stands for, with the secrets valid at `now`, and when that set next
+   * changes (an expiring rotation). Throws with the schema's messages when the record is invalid.
+   */
+  fromRecord(record: TriggerRecord, now: number): { account: A; validUntil: number };
+  /** A configured account as trigger listings show it: never a secret. */
+  describe(account: A): TriggerListing;
+  /** The account `relay sign` signs with, given a secret Redis keeps only as a digest; throws when it is needed and wrong. */
+  forSigning(account: A, secret: string | undefined): A;
 }
 
 /** The headers that carry a route's proof (empty when it lives in the body), and the secret behind it. */
@@ -223,3 +242,8 @@ export interface SignedRequest {
 /** Any channel, for registries and hosts that only move accounts between its own methods. */
 // biome-ignore lint/suspicious/noExplicitAny: the registry holds channels of different account types; each channel's own methods get its own accounts.
 export type AnyChannel = ChannelAdapter<any>;
+
+/** Key under `channels:` in relay.yaml: `whatsapp`, `googleChat`. */
+export const configKeyOf = (channel: AnyChannel): string => channel.configKey ?? channel.name;
+/** First path segment of the channel's routes and of its envelope `source`: `whatsapp`, `google-chat`. */
+export const urlNameOf = (channel: AnyChannel): string => channel.urlName ?? channel.name;

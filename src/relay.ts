@@ -1,36 +1,25 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { channelList } from '../channels/index.js';
-import { accountQueues, configuredChannels, indexAccounts } from './accounts.js';
+import { accountQueues, configuredChannels } from './accounts.js';
 import type { AnyChannel } from './channel.js';
-import { deprecationWarnings } from './config/deprecated.js';
 import type { RelayConfig } from './config/schema.js';
 import { routingRules } from './destinations/config.js';
-import { DeliveryState, destinationStatuses } from './destinations/state.js';
+import { DeliveryState } from './destinations/state.js';
 import { DeliveryWorkers } from './destinations/workers.js';
-import { errorMessage, RelayError } from './errors.js';
-import { ListenHub } from './http/admin-listen.js';
-import { InFlight, registerInFlightGauge } from './http/in-flight.js';
-import type { IngressDeps } from './http/ingress.js';
-import { createOpsApp } from './http/ops-app.js';
-import { createPublicHandler } from './http/public-app.js';
-import { PublicRateLimits } from './http/rate-limit.js';
-import { type Logger, requestLogger } from './log.js';
-import { LoopRunner } from './loops/runner.js';
-import { Metrics } from './metrics.js';
-import { toEnvelope } from './queue/envelope.js';
-import { Journal, journalKey } from './queue/journal.js';
-import { Producer } from './queue/producer.js';
-import { type JobPump, Pump } from './queue/pump.js';
-import { PumpThread } from './queue/pump-thread.js';
+import type { Logger } from './log.js';
+import type { LoopRunner } from './loops/runner.js';
 import { QueueSet } from './queue/queues.js';
 import { allQueues } from './queue/routing.js';
-import { checkRedisVersion, createRedis, type RedisClient, waitForReady } from './redis/connection.js';
-import { replicaFenceFor } from './redis/replicas.js';
-import { describeRedis } from './redis/url.js';
+import type { RedisClient } from './redis/connection.js';
 import { RejectionLog } from './rejections.js';
-import { RuntimeTriggers } from './triggers/runtime.js';
-import { TriggerStore } from './triggers/store.js';
+import { buildEventSinks } from './start/event-sink.js';
+import { buildLoops } from './start/loops.js';
+import { relayMetrics } from './start/metrics.js';
+import { buildOpsServer } from './start/ops-server.js';
+import { buildPublicServer } from './start/public-server.js';
+import { connectRedis, quit } from './start/redis.js';
+import { closeServer, listen } from './start/servers.js';
+import { startTriggers } from './start/triggers.js';
+import { logStartWarnings } from './start/warnings.js';
 
 export interface RelayOptions {
   readonly config: RelayConfig;
@@ -54,298 +43,59 @@ export interface RunningRelay {
   close(): Promise<void>;
 }
 
-/** Which server, and the settings that move it, for the one line a taken port gets. */
-const portSettings = {
-  public: 'PORT or server.port',
-  ops: 'OPS_PORT or server.opsPort',
-} as const;
-
-function listen(
-  server: Server,
-  port: number,
-  host: string | undefined,
-  which: keyof typeof portSettings,
-): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException) =>
-      reject(
-        err.code === 'EADDRINUSE'
-          ? new RelayError(
-              'port_in_use',
-              `${which} port ${port} is already in use (another relay?): stop it, or set ${portSettings[which]}`,
-              { cause: err },
-            )
-          : err,
-      );
-    server.once('error', onError);
-    server.listen(port, host, () => {
-      server.off('error', onError);
-      const a = server.address() as AddressInfo;
-      const h =
-        a.family === 'IPv6'
-          ? a.address === '::'
-            ? '127.0.0.1'
-            : `[${a.address}]`
-          : a.address === '0.0.0.0'
-            ? '127.0.0.1'
-            : a.address;
-      resolve(`http://${h}:${a.port}`);
-    });
-  });
-}
-
-/**
- * Stops accepting, answers what is in flight, and tells keep-alive clients to go: every response
- * from now on says `Connection: close`, and connections that fall idle are closed as they do.
- */
-function closeServer(server: Server, timeoutMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    server.prependListener('request', (_req, res) => res.setHeader('connection', 'close'));
-    const sweep = setInterval(() => server.closeIdleConnections(), 50);
-    const force = setTimeout(() => server.closeAllConnections(), timeoutMs);
-    server.close(() => {
-      clearInterval(sweep);
-      clearTimeout(force);
-      resolve();
-    });
-    server.closeIdleConnections();
-  });
-}
-
+/** The relay, built step by step from the parts in src/start/, then listening and running. */
 export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
   const { config, log } = options;
   const now = options.now ?? Date.now;
   const configured = configuredChannels(config, options.channels ?? channelList);
 
-  const redis = createRedis(config.redis, 'producer');
-  redis.on('error', (err) => log.debug({ err: err.message }, 'redis connection error'));
-  try {
-    await waitForReady(redis, 5000);
-    const { version, warning } = await checkRedisVersion(redis);
-    if (warning) log.warn(warning);
-    log.debug({ version }, 'redis version');
-  } catch (err) {
-    redis.disconnect();
-    throw new RelayError(
-      'redis_unreachable',
-      `cannot reach Redis at ${describeRedis(config.redis)}: ${errorMessage(err)}`,
-      { cause: err },
-    );
-  }
-  let redisDown = false;
-  redis.on('close', () => {
-    if (!redisDown)
-      log.warn(
-        { redis: describeRedis(config.redis) },
-        'Redis connection lost: answering 503 until it is back',
-      );
-    redisDown = true;
-  });
-  redis.on('ready', () => {
-    if (redisDown) log.info('Redis connection restored');
-    redisDown = false;
-  });
-
+  const redis = await connectRedis(config, log);
   const queues = new QueueSet(redis, config);
   // routes: plus one rule per destination, which copies matching events to the destination's queue.
   const routes = routingRules(config);
   const queueNames = allQueues(config.queue.name, accountQueues(configured), routes);
-  const journalSettings = config.queue.journal?.enabled ? config.queue.journal : undefined;
-  const journaling = journalSettings !== undefined;
-  const metrics = new Metrics(
-    async () => {
-      const out: Array<{ queue: string; state: string; count: number }> = [];
-      for (const name of queueNames) {
-        const counts = await queues
-          .get(name)
-          .getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized');
-        for (const [state, count] of Object.entries(counts)) out.push({ queue: name, state, count });
-      }
-      return out;
-    },
-    journaling ? () => journalLag(redis, journalKey(config.redis.prefix)) : undefined,
-  );
+  const metrics = relayMetrics(config, redis, queues, queueNames);
   const rejections = new RejectionLog(redis, config.redis.prefix);
-  // Replication is asynchronous: with replicas, a write is acknowledged only once they hold it,
-  // so a failover cannot lose what a provider was told is safe (proven in test/faults/sentinel).
-  const fencing = replicaFenceFor(config.redis);
-  const fenceRedis = fencing?.connection;
-  fenceRedis?.on('error', (err) => log.debug({ err: err.message }, 'redis connection error'));
-  const fence = fencing?.fence;
-  const producer = new Producer(queues, { ...config, routes }, metrics, fence);
-  // The ingest journal: requests are acknowledged on one XADD, the pump makes the jobs.
-  let journal: Journal | undefined;
-  let pump: JobPump | undefined;
-  let journalRedis: RedisClient | undefined;
-  let pumpRedis: RedisClient | undefined;
-  if (journalSettings) {
-    journalRedis = createRedis(config.redis, 'producer', 'relay-journal');
-    // Only XADDs on this connection (no BullMQ script, the cause of ioredis#1931 on the producer's):
-    // auto-pipelining batches the concurrent requests' writes into one socket write.
-    journalRedis.options.enableAutoPipelining = true;
-    journalRedis.on('error', (err) => log.debug({ err: err.message }, 'redis connection error'));
-    journal = new Journal(
-      journalRedis,
-      config.redis.prefix,
-      journalSettings.maxBacklog,
-      config.queue.name,
-      metrics,
-      fence,
-    );
-    const claimIdleMs = journalSettings.claimIdleSec * 1000;
-    if (journalSettings.pump === 'thread') {
-      pump = new PumpThread({
-        config: {
-          redis: config.redis,
-          queue: config.queue,
-          routes,
-          destinations: config.destinations.map((d) => ({ name: d.name })),
-        },
-        journal,
-        metrics,
-        log,
-        batch: journalSettings.batch,
-        claimIdleMs,
-      });
-    } else {
-      pumpRedis = createRedis(config.redis, 'blocking', 'relay-pump');
-      pumpRedis.on('error', (err) => log.debug({ err: err.message }, 'redis connection error'));
-      pump = new Pump({
-        redis: pumpRedis,
-        journal,
-        producer,
-        log,
-        batch: journalSettings.batch,
-        claimIdleMs,
-        now,
-      });
-    }
-  }
-  const index = indexAccounts(configured);
+  const sinks = buildEventSinks({ config, log, queues, routes, metrics, now });
+  logStartWarnings(config, configured, log);
+  const triggers = await startTriggers(config, configured, redis, log, now);
 
-  for (const { channel, accounts } of configured) {
-    for (const account of accounts)
-      for (const warning of channel.warnings?.(account) ?? []) log.warn({ channel: channel.name }, warning);
-  }
-  if (config.queue.keepCompletedHours < config.queue.dedupeHours) {
-    log.warn(
-      'queue.keepCompletedHours is below queue.dedupeHours: completed jobs vanish before their dedupe window ends',
-    );
-  }
-
-  // Run-time generic triggers: looked up after the config's, and never able to shadow one.
-  const configuredTriggers = new Set(index.get('webhook')?.keys() ?? []);
-  const triggerSubscriber = createRedis(config.redis, 'blocking', 'relay-triggers');
-  triggerSubscriber.on('error', (err) => log.debug({ err: err.message }, 'redis connection error'));
-  const runtimeTriggers = new RuntimeTriggers(redis, triggerSubscriber, config.redis.prefix, log, 5000, now);
-  await runtimeTriggers.start();
-  const triggers = new TriggerStore(redis, config.redis.prefix, configuredTriggers, now);
-  await triggers.hashStoredTokens().then(
-    (count) => count > 0 && log.info({ count }, 'run-time trigger tokens now kept as SHA-256 digests'),
-    (err) =>
-      log.warn({ err: errorMessage(err) }, 'could not hash stored trigger tokens; trying at next start'),
-  );
-
-  const inFlight = new InFlight(config.server.maxInFlight, (count) =>
-    log.warn({ inFlight: count }, 'over capacity (server.maxInFlight): answering 503 to new requests'),
-  );
-  const ingress: IngressDeps = {
-    producer: journal ?? producer,
-    rejections,
-    metrics,
-    log,
-    requestLog: requestLogger(log),
-    now,
-    publicUrl: config.publicUrl,
-    bodyLimit: config.server.bodyLimit,
-    accounts: (channel, id) =>
-      index.get(channel.name)?.get(id) ??
-      (channel.name === 'webhook' ? runtimeTriggers.lookup(id) : undefined),
-    notifyLoop: (channel, account, loop, message) => loops.notify(channel, account, loop, message),
-    inFlight,
-  };
-  for (const warning of deprecationWarnings(config)) log.warn(warning);
-  registerInFlightGauge(inFlight, metrics.registry);
-  const limits = new PublicRateLimits(redis, config.redis.prefix, config.server.rateLimit);
-  // A client that never finishes its headers or body must not hold a socket for long. Node checks
-  // these only every connectionsCheckingInterval (30 s by default): check often enough that a quiet
-  // client is cut within a tenth of the limit past it (at most 1 s).
-  const { headersTimeoutMs, requestTimeoutMs } = config.server;
-  const publicServer = createServer(
-    {
-      headersTimeout: headersTimeoutMs,
-      requestTimeout: requestTimeoutMs,
-      connectionsCheckingInterval: Math.min(1000, Math.ceil(headersTimeoutMs / 10)),
-    },
-    createPublicHandler(
-      ingress,
-      configured.map((c) => c.channel),
-      config.server.trustProxy,
-      limits,
-    ),
-  );
-  publicServer.keepAliveTimeout = 65_000;
-
-  const loops = new LoopRunner({
-    log,
-    metrics,
-    now,
-    redis,
-    prefix: config.redis.prefix,
-    ...(options.leaseTtlMs
-      ? { leaseTtlMs: options.leaseTtlMs, standbyPollMs: Math.max(100, Math.floor(options.leaseTtlMs / 5)) }
-      : {}),
-    publicUrl: config.publicUrl,
-    emit: (channel, account, events) => {
-      const id = channel.accountId(account);
-      return producer.emit(
-        events.map((e) => toEnvelope(channel, id, e, now())),
-        channel.queueOf(account),
-      );
-    },
-  });
+  const { producer, ingest, pump } = sinks;
+  const loops = buildLoops({ config, log, metrics, redis, producer, leaseTtlMs: options.leaseTtlMs, now });
+  const common = { config, log, redis, metrics, rejections, configured, triggers, loops, now };
+  const publicPort = buildPublicServer({ ...common, ingest });
   const deliveryState = new DeliveryState(redis, config.redis.prefix);
   const deliveries = new DeliveryWorkers({ config, log, metrics, state: deliveryState, now });
-  const adminDeps = {
-    token: config.admin.token,
-    queues,
-    queueNames,
-    rejections,
-    destinations: () => destinationStatuses(config.destinations, deliveryState, queues),
-    channels: configured,
-    loops: () => loops.statuses,
-    now,
-    triggers,
-    log,
-    listen: new ListenHub({ redis: config.redis, queueNames, now, log }),
-  };
-  const opsServer = createServer(
-    createOpsApp({
-      ...adminDeps,
-      metrics,
-      readiness: async () => {
-        const warnings = loops.problems();
-        const stuck = pump?.problem();
-        try {
-          await Promise.race([
-            redis.ping(),
-            new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 1 s')), 1000)),
-          ]);
-          return { reasons: [...(stuck ? [stuck] : []), ...(await loops.unowned())], warnings };
-        } catch (err) {
-          return { reasons: [`redis: ${errorMessage(err)}`], warnings };
-        }
-      },
-    }),
-  );
+  const ops = buildOpsServer({ ...common, queues, queueNames, pump, deliveryState });
 
-  const publicUrl = await listen(publicServer, config.server.port, config.server.host, 'public');
-  const opsUrl = await listen(opsServer, config.server.opsPort, config.server.opsHost, 'ops');
+  const publicUrl = await listen(publicPort.server, config.server.port, config.server.host, 'public');
+  const opsUrl = await listen(ops.server, config.server.opsPort, config.server.opsHost, 'ops');
   loops.start(configured);
   pump?.start();
   deliveries.start();
 
+  const { shutdownTimeoutMs } = config.server;
   let closing: Promise<void> | undefined;
+  const close = async () => {
+    const started = Date.now();
+    ops.listen.close();
+    await Promise.all([
+      loops.stop(),
+      deliveries.close(shutdownTimeoutMs),
+      (async () => {
+        await closeServer(publicPort.server, shutdownTimeoutMs);
+        // Every acknowledged request becomes a job before we go (what is left past the
+        // deadline stays in the journal for another replica or the next start).
+        await pump?.stop(Math.max(1000, shutdownTimeoutMs - (Date.now() - started)));
+      })(),
+      closeServer(ops.server, 1000),
+    ]);
+    publicPort.limits.close();
+    await triggers?.lookup.close();
+    await queues.close();
+    await sinks.close();
+    await quit(redis);
+  };
   return {
     publicUrl,
     opsUrl,
@@ -354,42 +104,8 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
     queueNames,
     loops,
     close() {
-      closing ??= (async () => {
-        const started = Date.now();
-        adminDeps.listen.close();
-        await Promise.all([
-          loops.stop(),
-          deliveries.close(config.server.shutdownTimeoutMs),
-          (async () => {
-            await closeServer(publicServer, config.server.shutdownTimeoutMs);
-            // Every acknowledged request becomes a job before we go (what is left past the
-            // deadline stays in the journal for another replica or the next start).
-            await pump?.stop(Math.max(1000, config.server.shutdownTimeoutMs - (Date.now() - started)));
-          })(),
-          closeServer(opsServer, 1000),
-        ]);
-        limits.close();
-        await runtimeTriggers.close();
-        await queues.close();
-        for (const r of [journalRedis, pumpRedis, fenceRedis]) await r?.quit().catch(() => r.disconnect());
-        await redis.quit().catch(() => redis.disconnect());
-      })();
+      closing ??= close();
       return closing;
     },
-  };
-}
-
-/** The journal's backlog and the age of its oldest entry (stream ids start with their time in ms). */
-async function journalLag(redis: RedisClient, key: string): Promise<{ backlog: number; lagSeconds: number }> {
-  const replies = (await redis.multi().xlen(key).xrange(key, '-', '+', 'COUNT', 1).exec()) ?? [];
-  const failed = replies.find(([err]) => err)?.[0];
-  if (failed) throw failed;
-  const length = Number(replies[0]?.[1] ?? 0);
-  const first = replies[1]?.[1] as Array<[string, string[]]> | undefined;
-  const oldest = Number(first?.[0]?.[0].split('-')[0] ?? Number.NaN);
-  // Redis ids carry Redis's clock; Date.now, not the injected clock, is the one to compare with.
-  return {
-    backlog: length,
-    lagSeconds: Number.isNaN(oldest) ? 0 : Math.max(0, (Date.now() - oldest) / 1000),
   };
 }

@@ -1,30 +1,19 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exampleAccount as googleChat } from '../channels/googlechat/fixtures/config.js';
 import { channels } from '../channels/index.js';
-import { exampleAccount as slack } from '../channels/slack/fixtures/config.js';
-import { exampleAccount as teams } from '../channels/teams/fixtures/config.js';
-import { exampleAccount as telegram } from '../channels/telegram/fixtures/config.js';
-import { exampleAccount as webhook } from '../channels/webhook/fixtures/config.js';
-import { exampleAccount as whatsapp } from '../channels/whatsapp/fixtures/config.js';
-import type { AnyChannel } from '../src/channel.js';
+import { type AnyChannel, configKeyOf, urlNameOf } from '../src/channel.js';
 import { eventId } from '../src/queue/envelope.js';
 import { presets } from '../src/verify/presets/index.js';
 import { startTestRelay, type TestRelay } from './support/relay.js';
 
 /**
  * Properties every channel in the registry must have, checked over the registry itself so a new
- * channel is covered the moment it is registered.
+ * channel is covered the moment it is registered. Each channel's files are found by its name:
+ * `channels/<name>/fixtures/config.ts` exports `exampleAccount`, and every `*.json` beside it is a
+ * provider payload its `sign` can send.
  */
-const examples: Partial<Record<keyof typeof channels, unknown>> = {
-  webhook,
-  whatsapp,
-  slack,
-  telegram,
-  teams,
-  googleChat,
-};
+const fixturesOf = (channel: AnyChannel) => new URL(`../channels/${channel.name}/fixtures/`, import.meta.url);
 
 /** Any provider URL in an example points at a closed loopback port: this suite must never reach a provider. */
 function offline<T>(value: T): T {
@@ -40,6 +29,17 @@ function offline<T>(value: T): T {
 
 const registry = Object.entries(channels) as Array<[string, AnyChannel]>;
 const withRoutes = registry.filter(([, c]) => c.routes.length > 0);
+/** Config key → the example account of each channel with inbound routes (loops would call providers). */
+const examples: Record<string, unknown> = Object.fromEntries(
+  await Promise.all(
+    withRoutes.map(async ([key, channel]) => {
+      const fixtures = (await import(new URL('config.js', fixturesOf(channel)).href)) as {
+        exampleAccount: unknown;
+      };
+      return [key, fixtures.exampleAccount] as const;
+    }),
+  ),
+);
 
 /** One generic trigger per sender preset, so every preset is held to the same rules. */
 const ed25519Hex = generateKeyPairSync('ed25519')
@@ -98,19 +98,22 @@ describe('registry', () => {
   it.each(registry)(
     '%s: keyed by its config key, routes under its own URL name, every route verified',
     (key, channel) => {
-      expect(channel.configKey).toBe(key);
+      expect(configKeyOf(channel)).toBe(key);
       expect(channel.name).toMatch(/^[a-z]+$/);
       for (const route of channel.routes) {
-        expect(route.path.startsWith(`/${channel.urlName}/`)).toBe(true);
+        expect(route.path.startsWith(`/${urlNameOf(channel)}/`)).toBe(true);
         expect(typeof route.verify).toBe('function');
         expect(route.methods.length).toBeGreaterThan(0);
       }
     },
   );
 
-  it('every channel with inbound routes has an example account here', () => {
-    for (const [key] of withRoutes)
-      expect(examples, `add channels/${key}/fixtures/config.ts to this suite`).toHaveProperty(key);
+  it('every channel with inbound routes has an example account', () => {
+    for (const [key, channel] of withRoutes)
+      expect(
+        examples[key],
+        `export exampleAccount from channels/${channel.name}/fixtures/config.ts`,
+      ).toBeDefined();
   });
 
   it('event ids are valid BullMQ job ids whatever the provider key', () => {
@@ -146,11 +149,8 @@ describe('every route refuses an unsigned request and queues nothing', () => {
 describe('signed fixtures: never a 5xx, and what is accepted is queued', () => {
   const cases = withRoutes
     .filter(([, c]) => typeof c.sign === 'function')
-    .flatMap(([key]) => {
-      const dir = new URL(
-        `../channels/${key === 'googleChat' ? 'googlechat' : key}/fixtures/`,
-        import.meta.url,
-      );
+    .flatMap(([key, channel]) => {
+      const dir = fixturesOf(channel);
       return readdirSync(dir)
         .filter((f) => f.endsWith('.json'))
         .map((f) => [key, f, readFileSync(new URL(f, dir))] as const);

@@ -7,8 +7,6 @@ import { probeGmail } from './probe.js';
 /** Gmail mailboxes, polled (users.history.list): no public inbound needed. */
 export const gmail = {
   name: 'gmail',
-  configKey: 'gmail',
-  urlName: 'gmail',
   accounts: z.array(gmailAccount),
   accountId: (a) => a.account,
   queueOf: (a) => a.queue,

@@ -7,8 +7,6 @@ import { probeOutlook } from './probe.js';
 /** Outlook / Exchange Online mailboxes, polled through Microsoft Graph delta: no public inbound needed. */
 export const outlook = {
   name: 'outlook',
-  configKey: 'outlook',
-  urlName: 'outlook',
   accounts: z.array(outlookAccount),
   accountId: (a) => a.account,
   queueOf: (a) => a.queue,

@@ -15,8 +15,6 @@ import { signSlack, verifySlack } from './verify.js';
  */
 export const slack = {
   name: 'slack',
-  configKey: 'slack',
-  urlName: 'slack',
   accounts: z.array(slackAccount),
   accountId: (a) => a.account,
   queueOf: (a) => a.queue,

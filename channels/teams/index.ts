@@ -82,8 +82,6 @@ const messagesRoute: InboundRoute<TeamsAccount, ParsedJson<Record<string, unknow
 /** Microsoft Teams: Graph change notifications and Bot Framework activities. */
 export const teams = {
   name: 'teams',
-  configKey: 'teams',
-  urlName: 'teams',
   accounts: z.array(teamsAccount),
   accountId: (a) => a.account,
   queueOf: (a) => a.queue,

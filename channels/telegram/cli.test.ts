@@ -1,10 +1,13 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeBotApi, startFakeBotApi } from '../../test/fakes/telegram-bot-api.js';
-import { registerTelegramCommands } from './cli.js';
+import { relayBin } from '../../test/support/process.js';
+import { channels } from '../index.js';
 import { exampleBotToken, exampleSecretToken } from './fixtures/config.js';
 
 let fake: FakeBotApi;
@@ -31,10 +34,10 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Runs `relay telegram …` in-process and returns what it printed. */
+/** Runs `relay telegram …` in-process, registered as the host does (the channel's `commands`), and returns what it printed. */
 async function relay(...args: string[]): Promise<string> {
   const program = new Command('relay').exitOverride();
-  registerTelegramCommands(program);
+  channels.telegram.commands(program);
   const printed: string[] = [];
   const write = process.stdout.write;
   process.stdout.write = ((chunk: string) => {
@@ -79,5 +82,16 @@ describe('relay telegram …', () => {
     );
     expect(fake.webhook.url).toBe('');
     expect(fake.callsOf('deleteWebhook').at(-1)?.params).toEqual({ drop_pending_updates: true });
+  });
+
+  it('the built relay offers them through the channel registry', async () => {
+    fake.webhook.url = 'https://relay.example.com/telegram/support';
+    // Not spawnSync: the fake Bot API answers from this process.
+    const args = [relayBin, 'telegram', 'webhook-info', 'support', '--config', configFile];
+    const out = await promisify(execFile)(process.execPath, args, { timeout: 20_000 });
+    expect(out.stderr).toBe('');
+    expect(out.stdout).toBe(
+      'telegram/support: url https://relay.example.com/telegram/support, 0 pending; matches publicUrl\n',
+    );
   });
 });

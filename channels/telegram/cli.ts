@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { fail } from '../../src/cli/output.js';
-import { loadConfig } from '../../src/config/load.js';
 import { RelayError } from '../../src/errors.js';
 import { botApi, webhookDrift, webhookUrl } from './api.js';
 import type { TelegramAccount } from './config.js';
@@ -13,7 +12,12 @@ interface Flags {
   readonly config?: string;
 }
 
-function findAccount(id: string, flags: Flags): { account: TelegramAccount; publicUrl: string | undefined } {
+async function findAccount(
+  id: string,
+  flags: Flags,
+): Promise<{ account: TelegramAccount; publicUrl: string | undefined }> {
+  // Imported here: the config loader imports the channel registry, which imports this channel.
+  const { loadConfig } = await import('../../src/config/load.js');
   const { config } = loadConfig(flags.config);
   // The config schema parsed this list with the telegram channel's own schema.
   const accounts = ((config.channels as Record<string, unknown[] | undefined>).telegram ??
@@ -32,7 +36,7 @@ function findAccount(id: string, flags: Flags): { account: TelegramAccount; publ
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
 async function setWebhook(id: string, flags: Flags & { url?: string }): Promise<void> {
-  const { account, publicUrl } = findAccount(id, flags);
+  const { account, publicUrl } = await findAccount(id, flags);
   const base = flags.url ?? publicUrl;
   if (!base)
     throw new RelayError(
@@ -46,7 +50,7 @@ async function setWebhook(id: string, flags: Flags & { url?: string }): Promise<
 }
 
 async function deleteWebhook(id: string, flags: Flags & { dropPendingUpdates?: boolean }): Promise<void> {
-  const { account } = findAccount(id, flags);
+  const { account } = await findAccount(id, flags);
   await botApi(account).deleteWebhook(flags.dropPendingUpdates === true);
   say(
     `telegram/${account.account}: webhook deleted${flags.dropPendingUpdates ? ', pending updates dropped' : ''}`,
@@ -54,7 +58,7 @@ async function deleteWebhook(id: string, flags: Flags & { dropPendingUpdates?: b
 }
 
 async function webhookInfo(id: string, flags: Flags): Promise<void> {
-  const { account, publicUrl } = findAccount(id, flags);
+  const { account, publicUrl } = await findAccount(id, flags);
   const info = await botApi(account).getWebhookInfo();
   const expected = publicUrl ? webhookUrl(publicUrl, account) : undefined;
   const drift = expected ? webhookDrift(info, expected) : undefined;

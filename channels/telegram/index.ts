@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ChannelAdapter } from '../../src/channel.js';
+import { registerTelegramCommands } from './cli.js';
 import { type TelegramAccount, telegramAccount } from './config.js';
 import { doctorTelegram, telegramProof } from './doctor.js';
 import { acceptsTelegram, receiveTelegram } from './normalize.js';
@@ -14,8 +15,6 @@ import { webhookLoop } from './webhook.js';
  */
 export const telegram = {
   name: 'telegram',
-  configKey: 'telegram',
-  urlName: 'telegram',
   accounts: z.array(telegramAccount),
   accountId: (a) => a.account,
   queueOf: (a) => a.queue,
@@ -33,4 +32,5 @@ export const telegram = {
     },
   ],
   sign: signTelegram,
+  commands: registerTelegramCommands,
 } satisfies ChannelAdapter<TelegramAccount>;

@@ -3,6 +3,7 @@ import type { ChannelAdapter, HttpMethod } from '../../src/channel.js';
 import { RejectedError } from '../../src/errors.js';
 import { isPresetAuth, type WebhookAccount, webhookAccount } from './config.js';
 import { acceptsWebhook, normalizeWebhook, webhookPayload } from './normalize.js';
+import { webhookRuntime } from './runtime.js';
 import { presetInput, signedUrl, signWebhook, verifyWebhook, webhookProof } from './verify.js';
 
 const defaultMethods: readonly HttpMethod[] = ['POST', 'PUT'];
@@ -11,8 +12,6 @@ const accepted = (ids: readonly string[]) => ({ status: 202, body: { ids } });
 /** Generic triggers: `POST /webhook/{group}/{trigger}`, authenticated per `auth.scheme`. */
 export const webhook = {
   name: 'webhook',
-  configKey: 'webhook',
-  urlName: 'webhook',
   accounts: z.array(webhookAccount),
   accountId: (a) => `${a.group}/${a.trigger}`,
   queueOf: (a) => a.queue,
@@ -60,4 +59,5 @@ export const webhook = {
     },
   ],
   sign: signWebhook,
+  runtimeAccounts: webhookRuntime,
 } satisfies ChannelAdapter<WebhookAccount>;

@@ -7,8 +7,6 @@ import { signWhatsapp, verifyWhatsapp, whatsappHandshake } from './verify.js';
 /** WhatsApp Business (Meta Cloud API): `GET /whatsapp/{account}` handshake, `POST` signed notifications. */
 export const whatsapp = {
   name: 'whatsapp',
-  configKey: 'whatsapp',
-  urlName: 'whatsapp',
   accounts: z.array(whatsappAccount),
   accountId: (a) => a.account,
   queueOf: (a) => a.queue,

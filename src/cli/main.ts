@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { registerTelegramCommands } from '../../channels/telegram/cli.js';
+import { channelList } from '../../channels/index.js';
 import { registerAuthCommands } from './auth.js';
 import { registerDoctorCommand } from './doctor.js';
 import { registerTriggerCommands } from './triggers.js';
@@ -108,6 +108,6 @@ registerTriggerCommands(program, configOption);
 
 registerDoctorCommand(program);
 registerAuthCommands(program);
-registerTelegramCommands(program);
+for (const channel of channelList) channel.commands?.(program);
 
 await program.parseAsync(process.argv);

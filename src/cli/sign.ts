@@ -1,13 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { channelList } from '../../channels/index.js';
-import type { WebhookAccount } from '../../channels/webhook/config.js';
-import { configuredChannels } from '../accounts.js';
+import { configuredChannels, type RuntimeChannel, runtimeChannel } from '../accounts.js';
 import type { AnyChannel } from '../channel.js';
 import { type LoadedConfig, loadConfig } from '../config/load.js';
 import { RelayError } from '../errors.js';
-import { parseTriggerId, toAccount } from '../triggers/record.js';
+import { parseTriggerId } from '../triggers/record.js';
 import { TriggerStore } from '../triggers/store.js';
-import { holdsDigests, verifyToken } from '../verify/token.js';
 import { openContext } from './context.js';
 import { fail } from './output.js';
 
@@ -23,27 +21,18 @@ export interface SignFlags {
 
 /**
  * A run-time generic trigger, read from Redis as the relay reads it. Its HMAC or Standard Webhooks
- * key is there; a token is not (only its SHA-256), so the caller gives it with --token and it is
- * checked against the digest before signing.
+ * key is there; a token is not (only its SHA-256), so the caller gives it with --token and the
+ * channel checks it against the digest before signing.
  */
-async function runtimeTrigger(id: string, flags: SignFlags): Promise<WebhookAccount | undefined> {
+async function runtimeTrigger(id: string, flags: SignFlags, runtime: RuntimeChannel): Promise<unknown> {
   if (!parseTriggerId(id)) return undefined;
   const ctx = await openContext(flags.config);
   try {
-    const configured = new Set<string>();
-    const record = await new TriggerStore(ctx.redis, ctx.loaded.config.redis.prefix, configured).get(id);
+    const store = new TriggerStore(ctx.redis, ctx.loaded.config.redis.prefix, runtime.runtime, new Set());
+    const record = await store.get(id);
     if (!record) return undefined;
-    const { account } = toAccount(record, Date.now());
-    const auth = account.auth;
-    if (!('token' in auth) || !holdsDigests(auth.token)) return account;
-    if (flags.token === undefined)
-      throw new RelayError(
-        'bad_flag',
-        `trigger ${id} keeps only a SHA-256 of its token, which cannot be turned back into the token; pass it with --token <token>`,
-      );
-    if (verifyToken(flags.token, auth.token) !== 'ok')
-      throw new RelayError('bad_flag', `--token is not a current token of trigger ${id}`);
-    return { ...account, auth: { ...auth, token: [flags.token] } };
+    const { account } = runtime.runtime.fromRecord(record, Date.now());
+    return runtime.runtime.forSigning(account, flags.token);
   } finally {
     await ctx.close();
   }
@@ -63,14 +52,15 @@ async function findAccount(
       `unknown channel "${channelName}"; known: ${channelList.map((c) => c.name).join(', ')}`,
     );
   const { channel, accounts } = entry;
+  const runtime = runtimeChannel([entry]);
   const account =
     accounts.find((a) => channel.accountId(a) === accountId) ??
-    (channelName === 'webhook' ? await runtimeTrigger(accountId, flags) : undefined);
+    (runtime ? await runtimeTrigger(accountId, flags, runtime) : undefined);
   if (account !== undefined) return { channel, account };
   const known = accounts.map((a) => channel.accountId(a));
   throw new RelayError(
     'bad_flag',
-    `no ${channelName} account "${accountId}" in the config${channelName === 'webhook' ? ' nor among the run-time triggers' : ''}${known.length ? `; configured: ${known.join(', ')}` : ''}`,
+    `no ${channelName} account "${accountId}" in the config${runtime ? ' nor among the run-time triggers' : ''}${known.length ? `; configured: ${known.join(', ')}` : ''}`,
   );
 }
 

@@ -1,15 +1,16 @@
 import type { Command } from 'commander';
-import type { WebhookAccount } from '../../channels/webhook/config.js';
+import { channelList } from '../../channels/index.js';
+import { configuredChannels, type RuntimeChannel, runtimeChannel } from '../accounts.js';
 import { parseDuration } from '../config/size.js';
 import { RelayError } from '../errors.js';
 import {
-  describeConfigured,
   describeTrigger,
   parseTriggerId,
   schemes,
   type TriggerRecord,
   triggerId,
   triggerInput,
+  triggerPath,
 } from '../triggers/record.js';
 import { TriggerStore } from '../triggers/store.js';
 import { presets } from '../verify/presets/index.js';
@@ -23,13 +24,15 @@ import { fail, printJson, table } from './output.js';
  */
 async function withStore<T>(
   configFlag: string | undefined,
-  fn: (store: TriggerStore, ctx: CliContext, configured: WebhookAccount[]) => Promise<T>,
+  fn: (store: TriggerStore, ctx: CliContext, runtime: RuntimeChannel) => Promise<T>,
 ): Promise<T> {
   const ctx = await openContext(configFlag);
   try {
-    const configured = ctx.loaded.config.channels.webhook ?? [];
-    const ids = new Set(configured.map((a) => triggerId(a.group, a.trigger)));
-    return await fn(new TriggerStore(ctx.redis, ctx.loaded.config.redis.prefix, ids), ctx, configured);
+    const runtime = runtimeChannel(configuredChannels(ctx.loaded.config, channelList));
+    if (!runtime) throw new RelayError('bad_flag', 'no registered channel takes run-time triggers');
+    const { prefix } = ctx.loaded.config.redis;
+    const store = new TriggerStore(ctx.redis, prefix, runtime.runtime, runtime.configuredIds);
+    return await fn(store, ctx, runtime);
   } finally {
     await ctx.close();
   }
@@ -43,7 +46,7 @@ function idFrom(target: string): string {
 }
 
 function urlOf(ctx: CliContext, record: TriggerRecord): string {
-  const path = `/webhook/${record.group}/${record.trigger}`;
+  const path = triggerPath(record.group, record.trigger);
   return `${ctx.loaded.config.publicUrl?.replace(/\/$/, '') ?? ''}${path}`;
 }
 
@@ -76,10 +79,10 @@ function printSecret(ctx: CliContext, verb: string, record: TriggerRecord, secre
 }
 
 async function listCommand(flags: { config?: string; json?: boolean }): Promise<void> {
-  await withStore(flags.config, async (store, _ctx, configured) => {
+  await withStore(flags.config, async (store, _ctx, { runtime, accounts }) => {
     const now = Date.now();
     const all = [
-      ...configured.map(describeConfigured),
+      ...accounts.map((a) => runtime.describe(a)),
       ...(await store.list()).map((r) => describeTrigger(r, now)),
     ];
     if (flags.json) return printJson(all);

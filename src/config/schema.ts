@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { channelList, type channels as registry } from '../../channels/index.js';
+import { configKeyOf } from '../channel.js';
 import { checkDestinationNames, destinationsSchema } from '../destinations/config.js';
 import { httpUrl, queueName } from './fields.js';
 import { resolveSecrets, secretFields } from './secret.js';
@@ -228,7 +229,7 @@ type Registry = typeof registry;
 type ChannelsShape = { [K in keyof Registry]: z.ZodOptional<Registry[K]['accounts']> };
 
 const channelShape = Object.fromEntries(
-  channelList.map((c) => [c.configKey, c.accounts.optional()]),
+  channelList.map((c) => [configKeyOf(c), c.accounts.optional()]),
 ) as unknown as ChannelsShape;
 
 const channels = z.strictObject(channelShape).prefault({});
@@ -247,7 +248,7 @@ export const configSchema = z
   })
   .superRefine((config, ctx) => {
     for (const channel of channelList) {
-      const accounts = (config.channels as Record<string, unknown[] | undefined>)[channel.configKey] ?? [];
+      const accounts = (config.channels as Record<string, unknown[] | undefined>)[configKeyOf(channel)] ?? [];
       const seen = new Set<string>();
       accounts.forEach((account, i) => {
         const id = channel.accountId(account);
@@ -255,7 +256,7 @@ export const configSchema = z
           ctx.addIssue({
             code: 'custom',
             message: `"${id}" is configured twice`,
-            path: ['channels', channel.configKey, i],
+            path: ['channels', configKeyOf(channel), i],
           });
         }
         seen.add(id);
@@ -263,7 +264,7 @@ export const configSchema = z
     }
     const byKey = config.channels as Record<string, unknown[] | undefined>;
     const accountQueues = channelList.flatMap((c) =>
-      (byKey[c.configKey] ?? []).map((a) => c.queueOf(a) ?? ''),
+      (byKey[configKeyOf(c)] ?? []).map((a) => c.queueOf(a) ?? ''),
     );
     checkDestinationNames(config, accountQueues, ctx);
   });

@@ -17,7 +17,7 @@ import {
 import { type EventFilter, eventMatches } from '../queue/inspect.js';
 import { type FeedSubscriber, LiveFeed } from '../queue/live-feed.js';
 import { createRedis, type RedisClient } from '../redis/connection.js';
-import { toFilter } from './admin.js';
+import { toFilter } from './admin-events.js';
 import { sendError } from './reply.js';
 
 export interface ListenOptions {

@@ -1,21 +1,13 @@
 import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
-import type { WebhookAccount } from '../../channels/webhook/config.js';
+import type { RuntimeChannel } from '../accounts.js';
 import { parseDuration } from '../config/size.js';
-import { errorMessage, RelayError } from '../errors.js';
 import type { Logger } from '../log.js';
-import {
-  describeConfigured,
-  describeTrigger,
-  parseTriggerId,
-  triggerId,
-  triggerInput,
-} from '../triggers/record.js';
+import { describeTrigger, parseTriggerId, triggerId, triggerInput } from '../triggers/record.js';
 import type { TriggerStore } from '../triggers/store.js';
+import { adminRoute, parseOr400 } from './admin-handle.js';
 import { audit } from './audit.js';
 import { sendError } from './reply.js';
-
-const statusOf: Record<string, number> = { bad_request: 400, not_found: 404, read_only: 409, exists: 409 };
 
 const rotateInput = z.strictObject({ grace: z.string().optional().describe('e.g. 24h; default 24h') });
 
@@ -25,42 +17,37 @@ const rotateInput = z.strictObject({ grace: z.string().optional().describe('e.g.
  */
 export function createTriggersRouter(
   store: TriggerStore,
-  configured: readonly WebhookAccount[],
+  { channel, runtime, accounts }: RuntimeChannel,
   now: () => number,
   log?: Logger,
 ): Router {
   const router = express.Router();
-  const handle =
-    (fn: (req: Request, res: Response, id: string) => Promise<void>) =>
-    async (req: Request, res: Response): Promise<void> => {
+  const handle = (fn: (req: Request, res: Response, id: string) => Promise<void>) =>
+    adminRoute(async (req, res) => {
       const parts = parseTriggerId(`${req.params.group}/${req.params.trigger}`);
       if (!parts) return sendError(res, 400, 'group and trigger must each be 1-64 of A-Z a-z 0-9 _ -');
-      try {
-        await fn(req, res, triggerId(parts.group, parts.trigger));
-      } catch (err) {
-        if (err instanceof RelayError && statusOf[err.code])
-          return sendError(res, statusOf[err.code] as number, err.message);
-        sendError(res, 503, `Redis unavailable: ${errorMessage(err)}`);
-      }
-    };
-  const configuredById = new Map(configured.map((a) => [triggerId(a.group, a.trigger), a]));
+      await fn(req, res, triggerId(parts.group, parts.trigger));
+    });
+  const configuredById = new Map(accounts.map((a) => [channel.accountId(a), a]));
 
-  router.get('/triggers', async (_req, res) => {
-    try {
-      const runtime = await store.list();
+  router.get(
+    '/triggers',
+    adminRoute(async (_req, res) => {
+      const stored = await store.list();
       res.json({
-        triggers: [...configured.map(describeConfigured), ...runtime.map((r) => describeTrigger(r, now()))],
+        triggers: [
+          ...accounts.map((a) => runtime.describe(a)),
+          ...stored.map((r) => describeTrigger(r, now())),
+        ],
       });
-    } catch (err) {
-      sendError(res, 503, `Redis unavailable: ${errorMessage(err)}`);
-    }
-  });
+    }),
+  );
 
   router.get(
     '/triggers/:group/:trigger',
     handle(async (_req, res, id) => {
       const fromConfig = configuredById.get(id);
-      if (fromConfig) return void res.json(describeConfigured(fromConfig));
+      if (fromConfig !== undefined) return void res.json(runtime.describe(fromConfig));
       const record = await store.get(id);
       if (!record) return sendError(res, 404, `no trigger ${id}`);
       res.json(describeTrigger(record, now()));
@@ -70,15 +57,10 @@ export function createTriggersRouter(
   router.put(
     '/triggers/:group/:trigger',
     handle(async (req, res, id) => {
-      const parsed = triggerInput.safeParse(req.body ?? {});
-      if (!parsed.success)
-        return sendError(
-          res,
-          400,
-          parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '),
-        );
+      const input = parseOr400(triggerInput, req.body ?? {}, res);
+      if (!input) return;
       const [group, trigger] = id.split('/') as [string, string];
-      const result = await store.put(group, trigger, parsed.data, {
+      const result = await store.put(group, trigger, input, {
         createOnly: req.headers['if-none-match'] === '*',
       });
       audit(log, res, result.created ? 'trigger.create' : 'trigger.update', {

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { AnyChannel, ChannelEvent, EventMessage } from '../channel.js';
+import { type AnyChannel, type ChannelEvent, type EventMessage, urlNameOf } from '../channel.js';
 
 /** What workers consume: a CloudEvents 1.0 event in structured JSON form (contract section 4). */
 export interface RelayEvent {
@@ -95,7 +95,7 @@ export function toEnvelope(
       event.key === undefined && event.retryKey !== undefined
         ? retryKeyedId(channel.name, account, event.retryKey, receivedAt)
         : eventId(channel.name, account, event.key),
-    source: `/${channel.urlName}/${account}`,
+    source: `/${urlNameOf(channel)}/${account}`,
     type: event.type,
     ...(event.subject ? { subject: event.subject } : {}),
     time: event.time ?? receivedat,

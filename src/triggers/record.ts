@@ -1,13 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { isPresetAuth, type WebhookAccount, webhookAccount } from '../../channels/webhook/config.js';
 import { name, queueName } from '../config/fields.js';
 import { presetNames, presets } from '../verify/presets/index.js';
-import { tokenDigest, tokenDigests } from '../verify/token.js';
+import { tokenDigest } from '../verify/token.js';
 
 /**
  * A generic trigger created at run time: kept in Redis as JSON, turned into the very account object
- * the config would give (parsed by the webhook channel's own schema), so verification is the channel's.
+ * the config would give by the channel that declares `runtimeAccounts` (channels/webhook/runtime.ts).
  */
 export const schemes = ['standard-webhooks', 'hmac-sha256', 'token', 'none', ...presetNames] as [
   string,
@@ -63,6 +62,8 @@ export const triggerInput = z.strictObject({
 export type TriggerInput = z.output<typeof triggerInput>;
 
 export const triggerId = (group: string, trigger: string) => `${group}/${trigger}`;
+/** Where senders post to a trigger, under the public URL. */
+export const triggerPath = (group: string, trigger: string) => `/webhook/${group}/${trigger}`;
 
 /** `GROUP/TRIGGER` → its parts, each a valid name; undefined otherwise. */
 export function parseTriggerId(id: string): { group: string; trigger: string } | undefined {
@@ -83,58 +84,11 @@ export function generateSecret(scheme: Scheme): string | undefined {
   return scheme === 'standard-webhooks' ? `whsec_${bytes.toString('base64')}` : bytes.toString('base64url');
 }
 
-const live = (record: TriggerRecord, now: number) =>
+export const live = (record: TriggerRecord, now: number) =>
   record.secrets.filter((s) => s.expiresAt === undefined || Date.parse(s.expiresAt) > now);
 
-/**
- * The account the webhook channel verifies against, with the secrets valid at `now`, and when that
- * set next changes (an expiring rotation). Throws with the schema's messages when the record is invalid.
- */
-export function toAccount(
-  record: TriggerRecord,
-  now: number,
-): { account: WebhookAccount; validUntil: number } {
-  const secrets = live(record, now);
-  // Tokens as digests (verifyToken hashes what a request presents); other secrets as they are.
-  const values = secrets.map((s) => (record.scheme === 'token' ? digestOf(s) : (s.value ?? '')));
-  const auth: Record<string, unknown> = { scheme: record.scheme };
-  if (record.scheme === 'token') auth.token = values;
-  if (record.scheme === 'token' && record.header !== undefined) auth.header = record.header;
-  const preset = presets.get(record.scheme);
-  if (preset && values.length === 0)
-    throw new Error(
-      `scheme ${preset.name} verifies with the ${preset.needs === 'secrets' ? 'secret' : 'public key'} the sender gives you: pass it as secret (relay triggers create --secret)`,
-    );
-  if (preset) auth[preset.needs] = values;
-  if (record.scheme === 'hmac-sha256' || record.scheme === 'standard-webhooks') auth.secrets = values;
-  if (record.scheme === 'hmac-sha256') {
-    if (record.header !== undefined) auth.header = record.header;
-    if (record.prefix !== undefined) auth.prefix = record.prefix;
-    if (record.encoding !== undefined) auth.encoding = record.encoding;
-  }
-  if (record.scheme === 'standard-webhooks' && record.toleranceSec !== undefined)
-    auth.toleranceSec = record.toleranceSec;
-  const result = webhookAccount.safeParse({
-    group: record.group,
-    trigger: record.trigger,
-    auth,
-    ...(record.queue ? { queue: record.queue } : {}),
-  });
-  if (!result.success) {
-    // Messages and paths only: an issue's input could hold a secret.
-    throw new Error(result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-  }
-  const expiries = secrets.flatMap((s) => (s.expiresAt ? [Date.parse(s.expiresAt)] : []));
-  const parsed = result.data.auth;
-  const account =
-    'token' in parsed
-      ? { ...result.data, auth: { ...parsed, token: tokenDigests(parsed.token) } }
-      : result.data;
-  return { account, validUntil: Math.min(Number.POSITIVE_INFINITY, ...expiries) };
-}
-
 /** A token's digest, whether it was stored hashed or (written before hashing) in clear. */
-const digestOf = (s: StoredSecret): string => s.sha256 ?? tokenDigest(s.value ?? '');
+export const digestOf = (s: StoredSecret): string => s.sha256 ?? tokenDigest(s.value ?? '');
 
 /** The record as Redis keeps it: `token` secrets as digests only, never the token. */
 export function hashTokens(record: TriggerRecord): TriggerRecord {
@@ -148,13 +102,29 @@ export function hashTokens(record: TriggerRecord): TriggerRecord {
   };
 }
 
+/** A trigger as the admin API and `relay triggers list` show it, from Redis or from the config: never a secret. */
+export interface TriggerListing {
+  readonly id: string;
+  readonly source: 'runtime' | 'config';
+  readonly scheme: Scheme;
+  readonly path: string;
+  readonly header?: string;
+  readonly prefix?: string;
+  readonly encoding?: string;
+  readonly toleranceSec?: number;
+  readonly queue: string | null;
+  readonly secrets: readonly { readonly addedAt?: string; readonly expiresAt?: string | null }[];
+  readonly createdAt?: string;
+  readonly updatedAt?: string;
+}
+
 /** A record as the admin API and `relay triggers list` show it: never a secret value. */
-export function describeTrigger(record: TriggerRecord, now: number) {
+export function describeTrigger(record: TriggerRecord, now: number): TriggerListing {
   return {
     id: triggerId(record.group, record.trigger),
     source: 'runtime' as const,
     scheme: record.scheme,
-    path: `/webhook/${record.group}/${record.trigger}`,
+    path: triggerPath(record.group, record.trigger),
     ...(record.scheme === 'hmac-sha256'
       ? {
           header: record.header ?? 'X-Signature-256',
@@ -167,30 +137,5 @@ export function describeTrigger(record: TriggerRecord, now: number) {
     secrets: live(record, now).map((s) => ({ addedAt: s.addedAt, expiresAt: s.expiresAt ?? null })),
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
-  };
-}
-
-/** A trigger from the config file, described the same way. */
-export function describeConfigured(account: WebhookAccount) {
-  const auth = account.auth;
-  return {
-    id: triggerId(account.group, account.trigger),
-    source: 'config' as const,
-    scheme: auth.scheme,
-    path: `/webhook/${account.group}/${account.trigger}`,
-    ...(!isPresetAuth(auth) && auth.scheme === 'hmac-sha256'
-      ? { header: auth.header, prefix: auth.prefix, encoding: auth.encoding }
-      : {}),
-    ...(!isPresetAuth(auth) && auth.scheme === 'standard-webhooks'
-      ? { toleranceSec: auth.toleranceSec }
-      : {}),
-    queue: account.queue ?? null,
-    secrets: isPresetAuth(auth)
-      ? [...auth.creds.secrets, ...auth.creds.publicKeys].map(() => ({}))
-      : auth.scheme === 'token'
-        ? auth.token.map(() => ({}))
-        : auth.scheme === 'none'
-          ? []
-          : auth.secrets.map(() => ({})),
   };
 }

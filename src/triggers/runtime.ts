@@ -1,13 +1,13 @@
-import type { WebhookAccount } from '../../channels/webhook/config.js';
+import type { RuntimeAccounts } from '../channel.js';
 import { errorMessage, UnavailableError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { RedisClient } from '../redis/connection.js';
-import { type TriggerRecord, toAccount } from './record.js';
+import type { TriggerRecord } from './record.js';
 import { triggersChannel, triggersKey } from './store.js';
 
 interface Cached {
   readonly record: TriggerRecord;
-  built?: { account: WebhookAccount; validUntil: number } | undefined;
+  built?: { account: unknown; validUntil: number } | undefined;
 }
 
 /**
@@ -26,6 +26,7 @@ export class RuntimeTriggers {
     private readonly redis: RedisClient,
     private readonly subscriber: RedisClient,
     private readonly prefix: string,
+    private readonly runtime: RuntimeAccounts<unknown>,
     private readonly log: Logger,
     private readonly ttlMs = 5000,
     private readonly now: () => number = Date.now,
@@ -47,7 +48,7 @@ export class RuntimeTriggers {
   }
 
   /** The trigger's account, or undefined when there is none. Async only when the copy must be reloaded. */
-  lookup(id: string): WebhookAccount | undefined | Promise<WebhookAccount | undefined> {
+  lookup(id: string): unknown | Promise<unknown> {
     if (this.#stale || Date.now() - this.#loadedAt >= this.ttlMs) {
       return this.#reload().then(
         () => this.#build(id),
@@ -61,13 +62,13 @@ export class RuntimeTriggers {
     return this.#build(id);
   }
 
-  #build(id: string): WebhookAccount | undefined {
+  #build(id: string): unknown {
     const cached = this.#triggers.get(id);
     if (!cached) return undefined;
     const now = this.now();
     if (!cached.built || now >= cached.built.validUntil) {
       try {
-        cached.built = toAccount(cached.record, now);
+        cached.built = this.runtime.fromRecord(cached.record, now);
       } catch (err) {
         this.log.warn({ trigger: id, problem: errorMessage(err) }, 'ignoring an invalid run-time trigger');
         return undefined;

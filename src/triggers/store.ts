@@ -1,3 +1,4 @@
+import type { RuntimeAccounts } from '../channel.js';
 import { RelayError } from '../errors.js';
 import type { RedisClient } from '../redis/connection.js';
 import {
@@ -6,7 +7,6 @@ import {
   type StoredSecret,
   type TriggerInput,
   type TriggerRecord,
-  toAccount,
   triggerId,
 } from './record.js';
 
@@ -35,6 +35,8 @@ export class TriggerStore {
   constructor(
     private readonly redis: RedisClient,
     private readonly prefix: string,
+    /** The channel's `runtimeAccounts`: a record is stored only if it makes a valid account. */
+    private readonly runtime: RuntimeAccounts<unknown>,
     private readonly configured: ReadonlySet<string>,
     private readonly now: () => number = Date.now,
   ) {}
@@ -100,7 +102,7 @@ export class TriggerStore {
       updatedAt: at,
     };
     try {
-      toAccount(record, this.now());
+      this.runtime.fromRecord(record, this.now());
     } catch (err) {
       throw new RelayError('bad_request', `trigger ${id}: ${(err as Error).message}`);
     }

@@ -3,7 +3,7 @@ import { Ingress } from 'kubernetes-models/networking.k8s.io/v1';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { channels } from '../../channels/index.js';
-import type { AnyChannel } from '../../src/channel.js';
+import { type AnyChannel, urlNameOf } from '../../src/channel.js';
 
 /**
  * The ingress examples in docs/deploy/: each routes exactly the provider URL prefixes of the
@@ -14,7 +14,7 @@ import type { AnyChannel } from '../../src/channel.js';
 const dir = new URL('../../docs/deploy/', import.meta.url);
 const urlNames = (Object.values(channels) as AnyChannel[])
   .filter((c) => c.routes.length > 0)
-  .map((c) => `/${c.urlName}/`)
+  .map((c) => `/${urlNameOf(c)}/`)
   .sort();
 const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
 type Doc = { kind: string; spec: Record<string, unknown> };
