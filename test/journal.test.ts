@@ -220,4 +220,36 @@ describe('the pump thread', () => {
     }
     expect(pump.thread).toBeUndefined();
   });
+
+  it('a new thread reads at once what the one before it left pending, not after claimIdleMs', async () => {
+    const prefix = uniquePrefix('journal-pending');
+    const metrics = new Metrics();
+    const parsed = parseConfig({ redis: { url: redisUrl, prefix }, channels: config().channels });
+    const journalRedis = new Redis(redisUrl);
+    const journal = new Journal(journalRedis, prefix, 1000, parsed.queue.name, metrics);
+    const pump = new PumpThread({
+      config: { redis: parsed.redis, queue: parsed.queue, routes: parsed.routes },
+      journal,
+      metrics,
+      log: createLogger({ level: 'silent' }),
+      batch: 10,
+      claimIdleMs: 60_000,
+      reportMs: 50,
+    });
+    const queue = new Queue(parsed.queue.name, { connection: redis, prefix });
+    const event = JSON.parse(entryFields('webhook-pending-1')[3] as string) as RelayEvent[];
+    try {
+      // An entry a thread had read (pending under the pump's consumer name) when it died.
+      const key = journalKey(prefix);
+      await redis.xgroup('CREATE', key, pumpGroup, '0', 'MKSTREAM');
+      await journal.emit(event, undefined);
+      await redis.xreadgroup('GROUP', pumpGroup, pump.consumer, 'COUNT', 10, 'STREAMS', key, '>');
+      pump.start();
+      await until(() => queue.getJob('webhook-pending-1'), 5000, 'the pending entry made into a job');
+    } finally {
+      await pump.stop(2000);
+      await queue.close();
+      journalRedis.disconnect();
+    }
+  });
 });

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../log.js';
 import type { ProducerMetrics, QueueConfig } from './producer.js';
-import { type JobPump, type PumpJournal, type PumpProgress, stuckReason } from './pump.js';
+import { type JobPump, newConsumerName, type PumpJournal, type PumpProgress, stuckReason } from './pump.js';
 
 /** What the pump thread is started with (structured-cloned: plain data only). */
 export interface PumpThreadData {
@@ -13,6 +13,8 @@ export interface PumpThreadData {
   readonly claimIdleMs: number;
   /** How often the thread sends its status and enqueue counts. */
   readonly reportMs: number;
+  /** The pump's consumer name: the same for every thread this relay starts (see PumpOptions.consumer). */
+  readonly consumer: string;
 }
 
 export type ToPump = { t: 'stop'; timeoutMs: number };
@@ -33,7 +35,7 @@ function workerScript(): URL {
   return new URL('../../dist/src/queue/pump-worker.js', import.meta.url);
 }
 
-export interface PumpThreadOptions extends Omit<PumpThreadData, 'reportMs'> {
+export interface PumpThreadOptions extends Omit<PumpThreadData, 'reportMs' | 'consumer'> {
   readonly journal: PumpJournal;
   readonly metrics: ProducerMetrics & {
     readonly enqueued: { inc(labels: { channel: string; type: string }, n: number): void };
@@ -57,6 +59,8 @@ export interface PumpThreadOptions extends Omit<PumpThreadData, 'reportMs'> {
 export class PumpThread implements JobPump {
   readonly #o: PumpThreadOptions;
   readonly #reportMs: number;
+  /** One consumer name for every thread: a replacement re-reads what the dead one left pending. */
+  readonly #consumer = newConsumerName();
   #worker: Worker | undefined;
   #exited: Promise<void> = Promise.resolve();
   #stopping = false;
@@ -70,6 +74,11 @@ export class PumpThread implements JobPump {
   constructor(options: PumpThreadOptions) {
     this.#o = options;
     this.#reportMs = options.reportMs ?? 500;
+  }
+
+  /** The consumer name every thread of this pump reads the journal under. */
+  get consumer(): string {
+    return this.#consumer;
   }
 
   /** The running thread (its threadId, resourceLimits, performance), for inspection. */
@@ -94,6 +103,7 @@ export class PumpThread implements JobPump {
       batch: this.#o.batch,
       claimIdleMs: this.#o.claimIdleMs,
       reportMs: this.#reportMs,
+      consumer: this.#consumer,
     };
     const worker = new Worker(workerScript(), { workerData: data, name: 'relay-journal-pump' });
     this.#worker = worker;

@@ -63,6 +63,7 @@ const pump = new Pump({
   log,
   batch: data.batch,
   claimIdleMs: data.claimIdleMs,
+  consumer: data.consumer,
 });
 
 function report(): void {

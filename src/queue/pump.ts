@@ -42,7 +42,16 @@ export interface PumpOptions {
   /** No progress for this long, with entries waiting: `/readyz` says the pump is stuck. */
   readonly stuckAfterMs?: number;
   readonly now?: () => number;
+  /**
+   * Its name in the consumer group; default a new one. A pump thread that replaces a dead one takes
+   * its predecessor's name, so it reads the entries that one left pending at once instead of after
+   * `claimIdleMs`.
+   */
+  readonly consumer?: string;
 }
+
+/** A consumer name unique to this process and call. */
+export const newConsumerName = (): string => `${hostname()}-${process.pid}-${randomUUID().slice(0, 6)}`;
 
 type RawEntry = [string, string[] | null];
 
@@ -71,7 +80,7 @@ export function stuckReason(
  * https://redis.io/docs/latest/develop/data-types/streams/#consumer-groups
  */
 export class Pump implements JobPump {
-  readonly consumer = `${hostname()}-${process.pid}-${randomUUID().slice(0, 6)}`;
+  readonly consumer: string;
   readonly #o: PumpOptions;
   readonly #now: () => number;
   #running: Promise<void> | undefined;
@@ -84,6 +93,7 @@ export class Pump implements JobPump {
 
   constructor(options: PumpOptions) {
     this.#o = options;
+    this.consumer = options.consumer ?? newConsumerName();
     this.#now = options.now ?? Date.now;
     this.#lastProgress = this.#now();
   }
