@@ -67,7 +67,11 @@ describe.each(ackModes)(
       const accepted = acceptedIds(outcomes);
       expect(acceptedIds(outcomes.filter((o) => o.startedAt < killedAt)).length).toBeGreaterThan(50);
       expect(acceptedIds(outcomes.filter((o) => o.startedAt >= backAt)).length).toBeGreaterThan(50);
-      expect(await stack.jobs.missing(accepted)).toEqual([]);
+      const missing = await stack.jobs.missing(accepted);
+      // If this ever fails, what the pump said is the first thing to read.
+      if (missing.length > 0)
+        console.info(stack.relay.proc.stdout.filter((l) => /journal|pump/i.test(l)).join('\n'));
+      expect(missing).toEqual([]);
     });
   },
 );
