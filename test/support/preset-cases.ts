@@ -7,7 +7,8 @@ import { Webhook as SvixWebhook } from 'svix';
  * One row per sender preset for test/presets.test.ts: the request the sender makes, made by the
  * sender's own library where it has one (stripe, svix, @octokit/webhooks-methods), otherwise by the
  * sender's documented recipe written out here from the doc linked in the row (never from Relay's
- * templated verifier).
+ * templated verifier). Where the sender's library only verifies (linear, paddle, mux), the recipe is
+ * checked against it in test/presets-libraries.test.ts.
  */
 
 export const now = 1_800_000_000_000;
@@ -136,7 +137,7 @@ export const cases: readonly Case[] = [
     }),
   ),
   {
-    scheme: 'linear', // https://linear.app/developers/webhooks#securing-webhooks (webhookTimestamp within 60 s)
+    scheme: 'linear', // https://linear.app/developers/webhooks#securing-webhooks (webhookTimestamp within 60 s); @linear/sdk verifies it
     secret: plain,
     send: (id, atSec, { secret }) => {
       const body = `{"type":"Issue","action":"create","webhookTimestamp":${atSec * 1000}}`;
@@ -167,7 +168,7 @@ export const cases: readonly Case[] = [
     proof: ['x-pagerduty-signature'],
   },
   {
-    scheme: 'paddle', // https://developer.paddle.com/webhooks/signature-verification (SDKs: 5 s)
+    scheme: 'paddle', // https://developer.paddle.com/webhooks/signature-verification (SDKs: 5 s); @paddle/paddle-node-sdk verifies it
     secret: 'pdl_ntfset_presets_0123456789',
     send: (id, atSec, { secret }) => {
       const body = `{"event_id":"${id}","event_type":"transaction.completed"}`;
@@ -424,7 +425,7 @@ export const cases: readonly Case[] = [
     windowSec: 600,
   },
   {
-    scheme: 'mux', // https://www.mux.com/docs/core/verify-webhook-signatures
+    scheme: 'mux', // https://www.mux.com/docs/core/verify-webhook-signatures; @mux/mux-node verifies it
     secret: plain,
     send: (id, atSec, { secret }) => {
       const body = `{"id":"${id}","type":"video.asset.ready"}`;
