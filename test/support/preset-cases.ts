@@ -1,14 +1,15 @@
 import { createHmac } from 'node:crypto';
 import { sign as octokitSign } from '@octokit/webhooks-methods';
+import { getHmac as shopifyHmac } from '@shopify/shopify-api/test-helpers';
 import Stripe from 'stripe';
 import { Webhook as SvixWebhook } from 'svix';
 
 /**
  * One row per sender preset for test/presets.test.ts: the request the sender makes, made by the
- * sender's own library where it has one (stripe, svix, @octokit/webhooks-methods), otherwise by the
- * sender's documented recipe written out here from the doc linked in the row (never from Relay's
- * templated verifier). Where the sender's library only verifies (linear, paddle, mux), the recipe is
- * checked against it in test/presets-libraries.test.ts.
+ * sender's own library where it has one (stripe, svix, @octokit/webhooks-methods,
+ * @shopify/shopify-api), otherwise by the sender's documented recipe written out here from the doc
+ * linked in the row (never from Relay's templated verifier). test/presets-libraries.test.ts checks
+ * the linear, paddle, mux and shopify rows with the sender's library that verifies.
  */
 
 export const now = 1_800_000_000_000;
@@ -98,16 +99,18 @@ export const cases: readonly Case[] = [
     windowSec: 300,
   },
   {
-    scheme: 'shopify', // https://shopify.dev/docs/apps/build/webhooks/subscribe/https
+    scheme: 'shopify', // @shopify/shopify-api's getHmac; its webhooks.validate checks it too
     secret: plain,
     send: (id, _at, { secret }) => {
       const body = '{"id":820982911946154500,"email":"jon@example.com"}';
       return {
         body,
         headers: {
-          'x-shopify-hmac-sha256': mac('sha256', secret, body, 'base64'),
+          'x-shopify-hmac-sha256': shopifyHmac(body, secret),
           'x-shopify-webhook-id': id,
           'x-shopify-topic': 'orders/create',
+          'x-shopify-shop-domain': 'relay-test.myshopify.com',
+          'x-shopify-api-version': '2025-07',
         },
       };
     },
