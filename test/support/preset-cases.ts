@@ -1,13 +1,15 @@
 import { createHmac } from 'node:crypto';
 import { sign as octokitSign } from '@octokit/webhooks-methods';
+import { getHmac as shopifyHmac } from '@shopify/shopify-api/test-helpers';
 import Stripe from 'stripe';
 import { Webhook as SvixWebhook } from 'svix';
 
 /**
  * One row per sender preset for test/presets.test.ts: the request the sender makes, made by the
- * sender's own library where it has one (stripe, svix, @octokit/webhooks-methods), otherwise by the
- * sender's documented recipe written out here from the doc linked in the row (never from Relay's
- * templated verifier).
+ * sender's own library where it has one (stripe, svix, @octokit/webhooks-methods,
+ * @shopify/shopify-api), otherwise by the sender's documented recipe written out here from the doc
+ * linked in the row (never from Relay's templated verifier). test/presets-libraries.test.ts checks
+ * the linear, paddle, mux and shopify rows with the sender's library that verifies.
  */
 
 export const now = 1_800_000_000_000;
@@ -97,16 +99,18 @@ export const cases: readonly Case[] = [
     windowSec: 300,
   },
   {
-    scheme: 'shopify', // https://shopify.dev/docs/apps/build/webhooks/subscribe/https
+    scheme: 'shopify', // @shopify/shopify-api's getHmac; its webhooks.validate checks it too
     secret: plain,
     send: (id, _at, { secret }) => {
       const body = '{"id":820982911946154500,"email":"jon@example.com"}';
       return {
         body,
         headers: {
-          'x-shopify-hmac-sha256': mac('sha256', secret, body, 'base64'),
+          'x-shopify-hmac-sha256': shopifyHmac(body, secret),
           'x-shopify-webhook-id': id,
           'x-shopify-topic': 'orders/create',
+          'x-shopify-shop-domain': 'relay-test.myshopify.com',
+          'x-shopify-api-version': '2025-07',
         },
       };
     },
@@ -136,7 +140,7 @@ export const cases: readonly Case[] = [
     }),
   ),
   {
-    scheme: 'linear', // https://linear.app/developers/webhooks#securing-webhooks (webhookTimestamp within 60 s)
+    scheme: 'linear', // https://linear.app/developers/webhooks#securing-webhooks (webhookTimestamp within 60 s); @linear/sdk verifies it
     secret: plain,
     send: (id, atSec, { secret }) => {
       const body = `{"type":"Issue","action":"create","webhookTimestamp":${atSec * 1000}}`;
@@ -167,7 +171,7 @@ export const cases: readonly Case[] = [
     proof: ['x-pagerduty-signature'],
   },
   {
-    scheme: 'paddle', // https://developer.paddle.com/webhooks/signature-verification (SDKs: 5 s)
+    scheme: 'paddle', // https://developer.paddle.com/webhooks/signature-verification (SDKs: 5 s); @paddle/paddle-node-sdk verifies it
     secret: 'pdl_ntfset_presets_0123456789',
     send: (id, atSec, { secret }) => {
       const body = `{"event_id":"${id}","event_type":"transaction.completed"}`;
@@ -424,7 +428,7 @@ export const cases: readonly Case[] = [
     windowSec: 600,
   },
   {
-    scheme: 'mux', // https://www.mux.com/docs/core/verify-webhook-signatures
+    scheme: 'mux', // https://www.mux.com/docs/core/verify-webhook-signatures; @mux/mux-node verifies it
     secret: plain,
     send: (id, atSec, { secret }) => {
       const body = `{"id":"${id}","type":"video.asset.ready"}`;
