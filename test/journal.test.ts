@@ -167,26 +167,37 @@ describe.each(['thread', 'inline'] as const)('the ingest journal, pump: %s', (pu
   });
 });
 
+/** A journal and its pump thread on `prefix`, with the queue the thread fills. */
+function pumpThreadBed(
+  prefix: string,
+  options: { log: ReturnType<typeof createLogger>; claimIdleMs: number; restartMs?: number },
+) {
+  const metrics = new Metrics();
+  const parsed = parseConfig({ redis: { url: redisUrl, prefix }, channels: config().channels });
+  const journalRedis = new Redis(redisUrl);
+  const journal = new Journal(journalRedis, prefix, 1000, parsed.queue.name, metrics);
+  const pump = new PumpThread({
+    config: { redis: parsed.redis, queue: parsed.queue, routes: parsed.routes },
+    journal,
+    metrics,
+    batch: 10,
+    reportMs: 50,
+    ...options,
+  });
+  const queue = new Queue(parsed.queue.name, { connection: redis, prefix });
+  return { metrics, journal, journalRedis, pump, queue };
+}
+
 describe('the pump thread', () => {
   it('a pump thread that dies is replaced, and every journaled event still becomes one job', async () => {
     const prefix = uniquePrefix('journal-thread');
     const lines: string[] = [];
     const log = createLogger({ level: 'debug', destination: { write: (l: string) => void lines.push(l) } });
-    const metrics = new Metrics();
-    const parsed = parseConfig({ redis: { url: redisUrl, prefix }, channels: config().channels });
-    const journalRedis = new Redis(redisUrl);
-    const journal = new Journal(journalRedis, prefix, 1000, parsed.queue.name, metrics);
-    const pump = new PumpThread({
-      config: { redis: parsed.redis, queue: parsed.queue, routes: parsed.routes },
-      journal,
-      metrics,
+    const { metrics, journal, journalRedis, pump, queue } = pumpThreadBed(prefix, {
       log,
-      batch: 10,
       claimIdleMs: 200,
-      reportMs: 50,
       restartMs: 50,
     });
-    const queue = new Queue(parsed.queue.name, { connection: redis, prefix });
     const event = (n: number) =>
       (JSON.parse(entryFields(`webhook-thread-${n}`)[3] as string) as RelayEvent[])[0] as RelayEvent;
     try {
@@ -223,20 +234,10 @@ describe('the pump thread', () => {
 
   it('a new thread reads at once what the one before it left pending, not after claimIdleMs', async () => {
     const prefix = uniquePrefix('journal-pending');
-    const metrics = new Metrics();
-    const parsed = parseConfig({ redis: { url: redisUrl, prefix }, channels: config().channels });
-    const journalRedis = new Redis(redisUrl);
-    const journal = new Journal(journalRedis, prefix, 1000, parsed.queue.name, metrics);
-    const pump = new PumpThread({
-      config: { redis: parsed.redis, queue: parsed.queue, routes: parsed.routes },
-      journal,
-      metrics,
+    const { journal, journalRedis, pump, queue } = pumpThreadBed(prefix, {
       log: createLogger({ level: 'silent' }),
-      batch: 10,
       claimIdleMs: 60_000,
-      reportMs: 50,
     });
-    const queue = new Queue(parsed.queue.name, { connection: redis, prefix });
     const event = JSON.parse(entryFields('webhook-pending-1')[3] as string) as RelayEvent[];
     try {
       // An entry a thread had read (pending under the pump's consumer name) when it died.
