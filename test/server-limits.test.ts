@@ -1,6 +1,6 @@
-import { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config/load.js';
+import { quietClient } from './support/quiet-client.js';
 import { TestRedisServer } from './support/redis-server.js';
 import { startTestRelay, type TestRelay } from './support/relay.js';
 import { until } from './support/until.js';
@@ -63,35 +63,6 @@ describe('server.maxInFlight', () => {
     expect(parseConfig({}, {}).server.maxInFlight).toBe(512);
   });
 });
-
-/**
- * A client that opens a request and then goes quiet: how long the server let it hold the socket,
- * and the status it answered (0: closed without one).
- */
-function quietClient(url: string, opening: string): Promise<{ heldMs: number; status: number }> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    let started = 0;
-    let received = '';
-    const giveUp = setTimeout(() => socket.destroy(), 30_000);
-    socket.on('data', (d: Buffer) => {
-      received += d.toString('latin1');
-    });
-    socket.on('error', () => {});
-    socket.on('close', () => {
-      clearTimeout(giveUp);
-      resolve({
-        heldMs: performance.now() - started,
-        status: Number(/^HTTP\/1\.1 (\d{3})/.exec(received)?.[1] ?? 0),
-      });
-    });
-    socket.connect(Number(port), hostname, () => {
-      started = performance.now();
-      socket.write(opening);
-    });
-  });
-}
 
 describe('quiet clients are cut off at server.headersTimeoutMs and server.requestTimeoutMs', () => {
   it('headers unfinished: 408 just after headersTimeoutMs; body unfinished: 408 just after requestTimeoutMs', async () => {

@@ -1,37 +1,13 @@
-import { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { quietClient as quietClientWithin } from '../support/quiet-client.js';
 import { runLoad, send, signedRequest, triggerPath } from './support/load.js';
 import { deepNesting, type Probe, prng, probe } from './support/probes.js';
 import { closeProbeAgent, type ProbeResult, sendAll } from './support/send-probe.js';
 import { useFaultStack } from './support/stack.js';
 
-const stack = useFaultStack({ onClose: closeProbeAgent });
+const quietClient = (url: string, opening: string) => quietClientWithin(url, opening, 90_000);
 
-/**
- * A client that opens a request and then goes quiet. Resolves with how long the server let it hold
- * the socket, and the status it answered (0: closed without one).
- */
-function quietClient(url: string, opening: string): Promise<{ heldMs: number; status: number }> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    const started = Date.now();
-    let received = '';
-    const giveUp = setTimeout(() => socket.destroy(), 90_000);
-    socket.on('data', (d: Buffer) => {
-      received += d.toString('latin1');
-    });
-    socket.on('error', () => {});
-    socket.on('close', () => {
-      clearTimeout(giveUp);
-      resolve({
-        heldMs: Date.now() - started,
-        status: Number(/^HTTP\/1\.1 (\d{3})/.exec(received)?.[1] ?? 0),
-      });
-    });
-    socket.connect(Number(port), hostname, () => socket.write(opening));
-  });
-}
+const stack = useFaultStack({ onClose: closeProbeAgent });
 
 /** More rounds show whether memory plateaus: FAULTS_HOSTILE_ROUNDS=8 npm run test:faults. */
 const rounds = Number(process.env.FAULTS_HOSTILE_ROUNDS ?? 3);
