@@ -1,4 +1,5 @@
 import { Gauge, type Registry } from 'prom-client';
+import type { Turns } from './turns.js';
 
 /**
  * The public port's bound on its own work (`server.maxInFlight`): requests whose body has arrived
@@ -40,14 +41,25 @@ export class InFlight {
   }
 }
 
-/** `relay_requests_in_flight`, read at scrape time: what to compare with `server.maxInFlight`. */
-export function registerInFlightGauge(inFlight: InFlight, registry: Registry): void {
+/**
+ * `relay_requests_in_flight`, read at scrape time: what to compare with `server.maxInFlight`; and
+ * `relay_requests_waiting`: requests read but not yet started (turns.ts).
+ */
+export function registerInFlightGauge(inFlight: InFlight, turns: Turns, registry: Registry): void {
   new Gauge({
     name: 'relay_requests_in_flight',
     help: 'Public-port requests being verified and queued now (bounded by server.maxInFlight).',
     registers: [registry],
     collect() {
       this.set(inFlight.count);
+    },
+  });
+  new Gauge({
+    name: 'relay_requests_waiting',
+    help: 'Public-port requests waiting for their turn to start (answered 503 after waiting 1 s).',
+    registers: [registry],
+    collect() {
+      this.set(turns.waiting);
     },
   });
 }

@@ -8,6 +8,7 @@ import { toEnvelope } from '../queue/envelope.js';
 import type { EventSink } from '../queue/journal.js';
 import type { RejectionLog } from '../rejections.js';
 import type { InFlight } from './in-flight.js';
+import type { Turns } from './turns.js';
 
 /**
  * Finds an account by channel and id: the config first, then (generic channel) the run-time
@@ -32,6 +33,8 @@ export interface IngressDeps {
   notifyLoop?(channel: string, account: string, loop: string, message: string): Promise<void>;
   /** The bound on requests being verified and queued (`server.maxInFlight`); absent: none. */
   readonly inFlight?: InFlight;
+  /** The bound on requests started per loop turn (turns.ts); absent: all start at once. */
+  readonly turns?: Turns;
 }
 
 export interface BoundRoute {
@@ -80,7 +83,7 @@ async function readBody(stream: IncomingMessage, limit: number): Promise<Buffer>
   }
 }
 
-/** More requests in flight than `server.maxInFlight`: answered 503 at once. */
+/** More requests in flight than `server.maxInFlight`, or one that waited too long for its turn: 503 at once. */
 class OverCapacity extends Error {}
 
 /**
@@ -132,6 +135,7 @@ export async function handleInbound(
   };
 
   try {
+    if (deps.turns && !(await deps.turns.next())) throw new OverCapacity();
     const account = await deps.accounts(channel, accountId);
     if (account === undefined) throw new RejectedError('unknown_account');
     const encoding = headers['content-encoding']?.trim().toLowerCase();

@@ -5,6 +5,7 @@ import { InFlight, registerInFlightGauge } from '../http/in-flight.js';
 import type { IngressDeps } from '../http/ingress.js';
 import { createPublicHandler } from '../http/public-app.js';
 import { PublicRateLimits } from '../http/rate-limit.js';
+import { Turns } from '../http/turns.js';
 import { type Logger, requestLogger } from '../log.js';
 import type { LoopRunner } from '../loops/runner.js';
 import type { Metrics } from '../metrics.js';
@@ -34,6 +35,10 @@ export function buildPublicServer(deps: PublicServerDeps): { server: Server; lim
   const inFlight = new InFlight(config.server.maxInFlight, (count) =>
     log.warn({ inFlight: count }, 'over capacity (server.maxInFlight): answering 503 to new requests'),
   );
+  // A request that waited a second for its turn is refused, leaving the sender 2 s of Slack's 3.
+  const turns = new Turns(1000, (waiting) =>
+    log.warn({ waiting }, 'over capacity (waited 1 s for a turn): answering 503 to the oldest requests'),
+  );
   const ingress: IngressDeps = {
     producer: deps.ingest,
     rejections: deps.rejections,
@@ -48,8 +53,9 @@ export function buildPublicServer(deps: PublicServerDeps): { server: Server; lim
       (channel === triggers?.channel.channel ? triggers.lookup.lookup(id) : undefined),
     notifyLoop: (channel, account, loop, message) => deps.loops.notify(channel, account, loop, message),
     inFlight,
+    turns,
   };
-  registerInFlightGauge(inFlight, deps.metrics.registry);
+  registerInFlightGauge(inFlight, turns, deps.metrics.registry);
   const limits = new PublicRateLimits(deps.redis, config.redis.prefix, config.server.rateLimit);
   // A client that never finishes its headers or body must not hold a socket for long. Node checks
   // these only every connectionsCheckingInterval (30 s by default): check often enough that a quiet
@@ -69,5 +75,6 @@ export function buildPublicServer(deps: PublicServerDeps): { server: Server; lim
     ),
   );
   server.keepAliveTimeout = 65_000;
+  server.on('connection', () => turns.accepted());
   return { server, limits };
 }
