@@ -211,7 +211,7 @@ export function printOverload(run: RunResult): void {
   const within = run.load.maxMs <= 3000 && run.load.socketErrors.timeout === 0;
   say(
     `Overload: ${run.connections} connections (${options.overload}×): ${f0(run.load.reqPerSec)} req/s, ${f0(run.load.non2xx)} non-2xx of ${f0(run.load.requests)}, ` +
-      `p99 ${f0(run.load.p99Ms)} ms, max ${f0(run.load.maxMs)} ms (every answer within Slack's 3 s: ${met(within)}); ` +
+      `p99 ${f0(run.load.p99Ms)} ms (wrk's, with its synthetic samples), max ${f0(run.load.maxMs)} ms (every answer within Slack's 3 s: ${met(within)}); ` +
       `${f0(run.stored)} jobs for ${f0(run.answered2xx)} 2xx (${run.lost > 0 ? 'FAIL' : 'ok'})`,
   );
 }
