@@ -90,12 +90,21 @@ export class Pump implements JobPump {
   #lastClaim = 0;
   #lastError: string | undefined;
   #jobs = 0;
+  /** Read this consumer's pending entries ('0') before new ones ('>'). */
+  #own = true;
 
   constructor(options: PumpOptions) {
     this.#o = options;
     this.consumer = options.consumer ?? newConsumerName();
     this.#now = options.now ?? Date.now;
     this.#lastProgress = this.#now();
+    // A read (or XAUTOCLAIM) whose reply is lost with the connection has still made its entries
+    // pending under this consumer, and ioredis resends it once reconnected, where '>' returns only
+    // newer ones: they would wait claimIdleMs for a claim. So after a lost connection, and at each
+    // claim round (a Cluster node's reconnects are not seen here), read our pending entries again.
+    options.redis.on('close', () => {
+      this.#own = true;
+    });
   }
 
   /** Jobs this pump created (or found already there) since start. */
@@ -130,7 +139,6 @@ export class Pump implements JobPump {
   async #run(): Promise<void> {
     const { redis, log } = this.#o;
     const key = this.#o.journal.key;
-    let own = true; // read this consumer's pending entries first ('0'), then new ones ('>')
     let failures = 0;
     let groupReady = false;
     while (this.#now() < this.#drainUntil) {
@@ -141,7 +149,11 @@ export class Pump implements JobPump {
           });
           groupReady = true;
         }
-        if (this.#now() - this.#lastClaim > Math.min(5000, this.#o.claimIdleMs)) await this.#claim();
+        if (this.#now() - this.#lastClaim > Math.min(5000, this.#o.claimIdleMs)) {
+          await this.#claim();
+          this.#own = true;
+        }
+        const from = this.#own ? '0' : '>';
         const block = this.#stopping ? [] : ['BLOCK', '250'];
         const reply = (await redis.call(
           'XREADGROUP',
@@ -153,12 +165,12 @@ export class Pump implements JobPump {
           ...block,
           'STREAMS',
           key,
-          own ? '0' : '>',
+          from,
         )) as Array<[string, RawEntry[]]> | null;
         const raw = reply?.[0]?.[1] ?? [];
         if (raw.length > 0) await this.#process(raw);
-        else if (own) own = false;
-        else {
+        else if (from === '0') this.#own = false;
+        else if (!this.#own) {
           this.#o.journal.observed(Number(await redis.call('XLEN', key)));
           if (this.#stopping) return;
         }
@@ -166,7 +178,7 @@ export class Pump implements JobPump {
         this.#lastError = undefined;
         failures = 0;
       } catch (err) {
-        own = true;
+        this.#own = true;
         failures++;
         this.#lastError = errorMessage(err);
         // A Redis that came back without the stream (restored from an older snapshot) has no group.
