@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -14,6 +13,7 @@ import { PumpThread } from '../src/queue/pump-thread.js';
 import { QueueSet } from '../src/queue/queues.js';
 import { createRedis } from '../src/redis/connection.js';
 import { redisUrl, startTestRelay, type TestRelay, uniquePrefix } from './support/relay.js';
+import { startTcpProxy } from './support/tcp-proxy.js';
 import { until } from './support/until.js';
 
 const token = 'journal-token-0123456789';
@@ -261,63 +261,23 @@ describe('the pump thread', () => {
   });
 });
 
-/**
- * A TCP proxy to the test Redis that, once, swallows the first reply carrying `marker` and cuts
- * that connection: Redis ran the command, the client never hears of it.
- */
-async function replyLosingProxy(marker: string) {
-  const target = new URL(redisUrl);
-  let armed = true;
-  const sockets = new Set<Socket>();
-  const server = createServer((client) => {
-    const upstream = connect(Number(target.port || 6379), target.hostname);
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('error', () => {});
-      s.on('close', () => {
-        client.destroy();
-        upstream.destroy();
-      });
-    }
-    client.pipe(upstream);
-    upstream.on('data', (chunk: Buffer) => {
-      if (armed && chunk.includes(marker)) {
-        armed = false;
-        client.destroy();
-      } else client.write(chunk);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    get fired() {
-      return !armed;
-    },
-    close() {
-      for (const s of sockets) s.destroy();
-      server.close();
-    },
-  };
-}
-
 describe('the pump and a lost connection', () => {
   it('entries delivered by a read whose reply was lost become jobs at once, not after claimIdleMs', async () => {
     const prefix = uniquePrefix('journal-lost-reply');
     const id = `webhook-lost-reply-${randomUUID()}`;
-    const proxy = await replyLosingProxy(id);
+    const proxy = await startTcpProxy(redisUrl, { loseReplyWith: id });
     const parsed = parseConfig({ redis: { url: redisUrl, prefix }, channels: config().channels });
     const pumpRedis = createRedis({ ...parsed.redis, url: proxy.url }, 'blocking', 'relay-pump');
     const jobsRedis = createRedis(parsed.redis, 'producer', 'relay-pump-jobs');
     const metrics = new Metrics();
     const journal = new Journal(redis, prefix, 1000, parsed.queue.name, metrics);
     const queues = new QueueSet(jobsRedis, parsed);
-    const warnings: string[] = [];
+    const errors: string[] = [];
     const pump = new Pump({
       redis: pumpRedis,
       journal,
       producer: new Producer(queues, parsed, metrics),
-      log: { info: () => {}, warn: (_o, m) => warnings.push(m), error: (_o, m) => warnings.push(m) },
+      log: { info: () => {}, warn: () => {}, error: (_o, m) => errors.push(m) },
       batch: 10,
       claimIdleMs: 60_000,
     });
@@ -330,16 +290,17 @@ describe('the pump and a lost connection', () => {
       // which only asks for entries after it.
       await until(async () => (await redis.exists(journalKey(prefix))) === 1);
       await journal.emit(JSON.parse(entryFields(id)[3] as string) as RelayEvent[], undefined);
-      await until(() => proxy.fired, 5000, 'the reply lost');
+      await until(() => proxy.lostReply, 5000, 'the reply lost');
       await until(() => queue.getJob(id), 5000, 'the delivered entry made into a job');
       await until(async () => (await redis.xlen(journalKey(prefix))) === 0, 5000, 'the journal emptied');
+      expect(errors).toEqual([]);
     } finally {
       await pump.stop(2000);
       await queue.close();
       await queues.close();
       pumpRedis.disconnect();
       jobsRedis.disconnect();
-      proxy.close();
+      await proxy.close();
     }
   });
 });

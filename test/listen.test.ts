@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import { type AddressInfo, connect, createServer as createTcpServer, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RelayEvent } from '../src/queue/envelope.js';
@@ -8,6 +8,7 @@ import { readBody } from './fakes/http.js';
 import { relayBin, writeConfig } from './support/process.js';
 import { startTestRelay, type TestRelay, uniquePrefix } from './support/relay.js';
 import { readSse } from './support/sse.js';
+import { startTcpProxy } from './support/tcp-proxy.js';
 import { until } from './support/until.js';
 
 const token = 'listen-admin-token-0123456789';
@@ -304,43 +305,9 @@ describe('relay listen', () => {
   });
 });
 
-/** A TCP hop between `relay listen` and the ops port whose connections the test can cut, or refuse a while. */
-async function startCuttableProxy(to: string) {
-  const { hostname, port } = new URL(to);
-  const sockets = new Set<Socket>();
-  let refusing = false;
-  const server = createTcpServer((client) => {
-    if (refusing) return client.destroy();
-    const upstream = connect(Number(port), hostname);
-    client.pipe(upstream).pipe(client);
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('error', () => {});
-      s.on('close', () => {
-        sockets.delete(s);
-        client.destroy();
-        upstream.destroy();
-      });
-    }
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    /** Cuts every open connection and refuses new ones until `accept()`. */
-    cut() {
-      refusing = true;
-      for (const s of sockets) s.destroy();
-    },
-    accept() {
-      refusing = false;
-    },
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  };
-}
-
 describe('relay listen across drops: nothing missed, nothing twice', () => {
   it('a cut connection is resumed from the last position', async () => {
-    const proxy = await startCuttableProxy(relay.opsUrl);
+    const proxy = await startTcpProxy(relay.opsUrl);
     const local = await startTarget();
     const listen = await startListen(['--forward-to', local.url, '--url', proxy.url, '--token', token]);
     try {

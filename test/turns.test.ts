@@ -56,6 +56,13 @@ describe('Turns: requests start in arrival order, a bounded number per loop turn
     await nextTurn();
     expect(again.refused).toEqual([0]);
     expect(warnings).toHaveLength(1);
+
+    // Ten seconds after the first warning, the next refusal warns again.
+    const later = submit(turns, 1);
+    now = 12_000;
+    await nextTurn();
+    expect(later.refused).toEqual([0]);
+    expect(warnings).toEqual([3, 0]);
   });
 
   it('a request that waited exactly maxWaitMs still starts', async () => {
